@@ -12,6 +12,37 @@
 #define IPPROTO_ETP		253
 #define SOL_ETP			IPPROTO_ETP
 
+/*
+ * The ETP header is TCP's (RFC 9293, 3.1), so that every tool that decodes
+ * TCP decodes ETP. Flags live in their own byte to avoid bitfields.
+ */
+struct etphdr {
+	__be16	source;		/* source port */
+	__be16	dest;		/* destination port */
+	__be32	seq;		/* sequence number */
+	__be32	ack_seq;	/* acknowledgement number */
+	__u8	doff_res;	/* data offset in 32-bit words << 4 */
+	__u8	flags;		/* ETP_FLAG_* */
+	__be16	window;		/* receive window */
+	__be16	check;		/* checksum over pseudo-header and segment */
+	__be16	urg_ptr;	/* unused by ETP, sent as zero */
+};
+
+#define ETP_FLAG_FIN		0x01
+#define ETP_FLAG_SYN		0x02
+#define ETP_FLAG_RST		0x04
+#define ETP_FLAG_PSH		0x08
+#define ETP_FLAG_ACK		0x10
+#define ETP_FLAG_URG		0x20
+#define ETP_FLAG_ECE		0x40
+#define ETP_FLAG_CWR		0x80
+
+#define ETP_HDR_LEN		20	/* header without options */
+#define ETP_OPT_EOL		0
+#define ETP_OPT_NOP		1
+#define ETP_OPT_MSS		2	/* kind 2, length 4, 16-bit MSS */
+#define ETP_OPT_MSS_LEN		4
+
 /* Socket options at level SOL_ETP. */
 #define ETP_INFO		1	/* struct etp_info, read only */
 

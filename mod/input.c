@@ -1,0 +1,840 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ETP's receive path: validation of arriving segments, socket lookup,
+ * and the RFC 9293 state machine ("3.10.7 SEGMENT ARRIVES").
+ *
+ * Segments arrive in softirq context. A segment for a connection is
+ * handled under the socket's spinlock, or queued to the socket's backlog
+ * when a process owns the socket; release_sock() then feeds the backlog
+ * to etp_do_rcv(). Listeners are handled without their socket lock: all
+ * the state a SYN touches is the listener's queues, under accept_lock.
+ */
+#include <linux/skbuff.h>
+#include <linux/icmp.h>
+#include <net/ip.h>
+#include <net/icmp.h>
+#include <net/route.h>
+#include <net/xfrm.h>
+#include <net/checksum.h>
+#include <linux/unaligned.h>
+#include "etp.h"
+
+/* RFC 9293, 3.2: only the MSS option matters to ETP; others are skipped. */
+static bool etp_parse_options(const struct etphdr *th, struct etp_skb_cb *cb)
+{
+	const u8 *opt = (const u8 *)(th + 1);
+	int len = (th->doff_res >> 4) * 4 - ETP_HDR_LEN;
+
+	while (len > 0) {
+		u8 kind = opt[0], olen;
+
+		if (kind == ETP_OPT_EOL)
+			break;
+		if (kind == ETP_OPT_NOP) {
+			opt++;
+			len--;
+			continue;
+		}
+		if (len < 2)
+			return false;
+		olen = opt[1];
+		if (olen < 2 || olen > len)
+			return false;
+		if (kind == ETP_OPT_MSS) {
+			if (olen != ETP_OPT_MSS_LEN)
+				return false;
+			if (th->flags & ETP_FLAG_SYN)
+				cb->mss = get_unaligned_be16(opt + 2);
+		}
+		opt += olen;
+		len -= olen;
+	}
+	return true;
+}
+
+/*
+ * RFC 9293, 3.10.7.4, first check: is the segment inside the receive
+ * window? A zero-length segment must start in it; a segment with data
+ * must start or end in it; with a zero window only an empty segment at
+ * rcv_nxt is acceptable.
+ */
+static bool etp_sequence_ok(const struct etp_sock *ep,
+			    const struct etp_skb_cb *cb)
+{
+	u32 len = cb->end_seq - cb->seq;
+	u32 wnd = ep->rcv_wnd - (ep->rcv_nxt - ep->rcv_wup);
+
+	if (etp_after(ep->rcv_nxt, ep->rcv_wup + ep->rcv_wnd))
+		wnd = 0;
+	if (!len) {
+		if (!wnd)
+			return cb->seq == ep->rcv_nxt;
+		return !etp_before(cb->seq, ep->rcv_nxt) &&
+		       etp_before(cb->seq, ep->rcv_nxt + wnd);
+	}
+	if (!wnd)
+		return false;
+	return (!etp_before(cb->seq, ep->rcv_nxt) &&
+		etp_before(cb->seq, ep->rcv_nxt + wnd)) ||
+	       (!etp_before(cb->end_seq - 1, ep->rcv_nxt) &&
+		etp_before(cb->end_seq - 1, ep->rcv_nxt + wnd));
+}
+
+/* A RST was accepted: the connection is over (RFC 9293, 3.10.7.4). */
+void etp_reset(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	int err;
+
+	if (ep->parent && sk->sk_state == TCP_SYN_RECV) {
+		/* A half-open child simply goes away; the listener stays. */
+		struct etp_sock *lep = etp_sk(ep->parent);
+		bool detached = false;
+
+		spin_lock_bh(&lep->accept_lock);
+		if (!lep->listen_closed) {
+			list_del_init(&ep->child_node);
+			lep->syn_qlen--;
+			detached = true;
+		}
+		spin_unlock_bh(&lep->accept_lock);
+		if (!detached)
+			return;		/* the closing listener reaps it */
+		sock_put(ep->parent);
+		ep->parent = NULL;
+		sock_orphan(sk);
+		etp_done(sk);
+		return;
+	}
+
+	switch (sk->sk_state) {
+	case TCP_SYN_SENT:
+		err = ECONNREFUSED;
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_ATTEMPTFAILS);
+		break;
+	case TCP_CLOSE_WAIT:
+		err = EPIPE;
+		break;
+	case TCP_CLOSE:
+		return;
+	default:
+		err = ECONNRESET;
+	}
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_ESTABRESETS);
+	WRITE_ONCE(sk->sk_err, err);
+	sk_error_report(sk);
+	etp_done(sk);
+}
+
+/* RFC 5961, 3.2 and 4.2: answer a doubtful RST or SYN with an ACK. */
+static void etp_challenge_ack(struct sock *sk)
+{
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_CHALLENGEACKS);
+	etp_send_ack(sk);
+}
+
+/* Free send-queue skbs whose bytes are all acknowledged. */
+static void etp_clean_acked(struct sock *sk, u32 ack)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct sk_buff *skb;
+	u32 data_end = etp_after(ack, ep->write_seq) ? ep->write_seq : ack;
+	u32 from;
+
+	/* Payload bytes run from iss + 1 to write_seq; SYN and FIN are not. */
+	from = etp_after(ep->snd_una, ep->iss) ? ep->snd_una : ep->iss + 1;
+	if (etp_after(data_end, from))
+		ep->bytes_acked += data_end - from;
+
+	while ((skb = skb_peek(&sk->sk_write_queue)) &&
+	       !etp_after(ETP_SKB_CB(skb)->end_seq, data_end)) {
+		__skb_unlink(skb, &sk->sk_write_queue);
+		etp_wmem_free_skb(sk, skb);
+	}
+	sk_mem_reclaim(sk);
+
+	/* RFC 6298, 3 (Karn): sample only a never-retransmitted segment. */
+	if (ep->rtt_pending && !etp_before(ack, ep->rtt_seq)) {
+		u64 now = div_u64(ktime_get_ns(), NSEC_PER_USEC);
+
+		ep->rtt_pending = 0;
+		etp_rtt_sample(sk, (u32)min_t(u64, now - ep->rtt_start_us,
+					      U32_MAX));
+	}
+
+	ep->snd_una = ack;
+	if (etp_after(ack, ep->snd_nxt))
+		ep->snd_nxt = ack;
+	/* RFC 6298, 5.3 and 5.7: new data acknowledged restarts the timer. */
+	ep->backoff = 0;
+	ep->retries = 0;
+	sk_stop_timer(sk, &ep->rtx_timer);
+	ep->persist = 0;
+	etp_write_space(sk);
+}
+
+static bool etp_fin_acked(const struct etp_sock *ep)
+{
+	return ep->fin_queued && ep->snd_una == ep->write_seq + 1;
+}
+
+/* RFC 9293, 3.10.7.4, fifth check: the ACK field. */
+static bool etp_ack(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+
+	if (etp_after(cb->ack, ep->snd_max)) {
+		/* Acknowledges something never sent: ACK back, drop. */
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INACKUNSENT);
+		etp_send_ack(sk);
+		return false;
+	}
+	if (etp_after(cb->ack, ep->snd_una))
+		etp_clean_acked(sk, cb->ack);
+
+	/* RFC 9293, 3.10.7.4: take the window from the newest segment. */
+	if (!etp_before(cb->ack, ep->snd_una) &&
+	    (etp_before(ep->snd_wl1, cb->seq) ||
+	     (ep->snd_wl1 == cb->seq && !etp_before(cb->ack, ep->snd_wl2)))) {
+		ep->snd_wnd = cb->window;
+		ep->snd_wl1 = cb->seq;
+		ep->snd_wl2 = cb->ack;
+	}
+	return true;
+}
+
+static void etp_established(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+
+	ep->snd_wnd = cb->window;
+	ep->snd_wl1 = cb->seq;
+	ep->snd_wl2 = cb->ack;
+	etp_set_mss(sk);
+	etp_set_state(sk, TCP_ESTABLISHED);
+}
+
+/*
+ * The handshake's last ACK reached a child: it moves from the listener's
+ * half-open list to the accept queue. False if the accept queue is full;
+ * the child stays in SYN_RECV and the peer will retransmit.
+ */
+static bool etp_child_ready(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct sock *parent = ep->parent;
+	struct etp_sock *lep = etp_sk(parent);
+	bool queued = false;
+
+	spin_lock_bh(&lep->accept_lock);
+	if (!lep->listen_closed &&
+	    lep->accept_qlen < READ_ONCE(parent->sk_max_ack_backlog)) {
+		list_move_tail(&ep->child_node, &lep->accept_queue);
+		lep->syn_qlen--;
+		lep->accept_qlen++;
+		queued = true;
+	}
+	spin_unlock_bh(&lep->accept_lock);
+	if (!queued)
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_LISTENOVERFLOWS);
+	return queued;
+}
+
+/* In-order data goes to the receive queue. Returns true if skb was kept. */
+static bool etp_data_queue(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	u32 end = cb->seq + skb->len;
+
+	if (!skb->len || !etp_after(end, ep->rcv_nxt))
+		return false;		/* nothing new: duplicate */
+	if (etp_after(cb->seq, ep->rcv_nxt)) {
+		/* A hole before it. The peer sends it again. */
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INOUTOFORDER);
+		return false;
+	}
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
+	    READ_ONCE(sk->sk_rcvbuf) ||
+	    !sk_rmem_schedule(sk, skb, skb->truesize)) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRCVBUFDROPS);
+		return false;
+	}
+
+	skb_dst_drop(skb);
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	skb_set_owner_r(skb, sk);
+	ep->bytes_received += end - ep->rcv_nxt;
+	WRITE_ONCE(ep->rcv_nxt, end);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+	return true;
+}
+
+/* RFC 9293, 3.10.7.4, eighth check: the FIN bit. */
+static void etp_fin(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	WRITE_ONCE(ep->rcv_nxt, ep->rcv_nxt + 1);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sock_set_flag(sk, SOCK_DONE);
+
+	switch (sk->sk_state) {
+	case TCP_SYN_RECV:
+	case TCP_ESTABLISHED:
+		etp_set_state(sk, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT1:
+		/* Our FIN is not acknowledged yet: simultaneous close. */
+		etp_set_state(sk, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT2:
+		etp_send_ack(sk);
+		etp_time_wait(sk);
+		return;
+	default:
+		break;
+	}
+	etp_send_ack(sk);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		if (sk->sk_shutdown == SHUTDOWN_MASK ||
+		    sk->sk_state == TCP_CLOSE)
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+		else
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+	}
+}
+
+/*
+ * Segments for a synchronized connection, and for SYN_RECV: RFC 9293,
+ * 3.10.7.4, in its order of checks. Returns true if skb was queued.
+ */
+static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	bool queued = false, fin;
+
+	/* Our SYN-ACK was lost and the peer sent its SYN again. */
+	if (sk->sk_state == TCP_SYN_RECV && cb->flags == ETP_FLAG_SYN &&
+	    cb->seq == ep->irs) {
+		etp_send_syn(sk);
+		return false;
+	}
+
+	/* First: sequence number. */
+	if (!etp_sequence_ok(ep, cb)) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INUNACCEPTABLE);
+		if (!(cb->flags & ETP_FLAG_RST))
+			etp_send_ack(sk);
+		return false;
+	}
+
+	/* Second: RST. RFC 5961, 3.2: only an exact match resets. */
+	if (cb->flags & ETP_FLAG_RST) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRSTS);
+		if (cb->seq == ep->rcv_nxt)
+			etp_reset(sk);
+		else
+			etp_challenge_ack(sk);
+		return false;
+	}
+
+	/* Fourth: SYN. RFC 5961, 4.2: never reset, challenge instead. */
+	if (cb->flags & ETP_FLAG_SYN) {
+		etp_challenge_ack(sk);
+		return false;
+	}
+
+	/* Fifth: ACK. Without it the segment is dropped. */
+	if (!(cb->flags & ETP_FLAG_ACK))
+		return false;
+
+	if (sk->sk_state == TCP_SYN_RECV) {
+		struct sock *parent = ep->parent;
+
+		if (!etp_after(cb->ack, ep->snd_una) ||
+		    etp_after(cb->ack, ep->snd_max)) {
+			etp_v4_send_reset(sock_net(sk), skb);
+			return false;
+		}
+		if (parent && !etp_child_ready(sk))
+			return false;
+		etp_clean_acked(sk, cb->ack);
+		etp_established(sk, skb);
+		if (parent) {
+			parent->sk_data_ready(parent);
+		} else {
+			sk->sk_state_change(sk);
+			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+		}
+		if (ep->fin_queued) {
+			/* close() or shutdown() came during the handshake. */
+			etp_set_state(sk, TCP_FIN_WAIT1);
+		}
+	} else if (!etp_ack(sk, skb)) {
+		return false;
+	}
+
+	switch (sk->sk_state) {
+	case TCP_FIN_WAIT1:
+		if (etp_fin_acked(ep)) {
+			etp_set_state(sk, TCP_FIN_WAIT2);
+			WRITE_ONCE(sk->sk_shutdown,
+				   sk->sk_shutdown | SEND_SHUTDOWN);
+			if (sock_flag(sk, SOCK_DEAD))
+				etp_arm_fin_timer(sk);
+			else
+				sk->sk_state_change(sk);
+		}
+		break;
+	case TCP_CLOSING:
+		if (etp_fin_acked(ep)) {
+			etp_time_wait(sk);
+			return false;
+		}
+		break;
+	case TCP_LAST_ACK:
+		if (etp_fin_acked(ep)) {
+			etp_done(sk);
+			return false;
+		}
+		break;
+	}
+
+	/* Seventh: segment text. */
+	fin = cb->flags & ETP_FLAG_FIN;
+	if (skb->len && ((1 << sk->sk_state) &
+			 (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2))) {
+		/* Other states have seen the peer's FIN: data is ignored. */
+		if ((sk->sk_shutdown & RCV_SHUTDOWN) &&
+		    sock_flag(sk, SOCK_DEAD) &&
+		    etp_after(cb->seq + skb->len, ep->rcv_nxt)) {
+			/* New data for a closed socket: nobody will read it. */
+			etp_send_active_reset(sk, GFP_ATOMIC);
+			etp_reset(sk);
+			return false;
+		}
+		queued = etp_data_queue(sk, skb);
+	}
+
+	/* Eighth: FIN, once every byte before it has arrived. */
+	if (fin && cb->end_seq - 1 == ep->rcv_nxt)
+		etp_fin(sk);
+	else if (skb->len || fin)
+		etp_send_ack(sk);
+
+	etp_push(sk);
+	return queued;
+}
+
+/* RFC 9293, 3.10.7.3: SYN_SENT. */
+static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+
+	if (cb->flags & ETP_FLAG_ACK) {
+		if (!etp_after(cb->ack, ep->iss) ||
+		    etp_after(cb->ack, ep->snd_max)) {
+			etp_v4_send_reset(sock_net(sk), skb);
+			return;
+		}
+	}
+	if (cb->flags & ETP_FLAG_RST) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRSTS);
+		if (cb->flags & ETP_FLAG_ACK)
+			etp_reset(sk);		/* connection refused */
+		return;
+	}
+	if (!(cb->flags & ETP_FLAG_SYN))
+		return;
+
+	ep->irs = cb->seq;
+	ep->rcv_nxt = cb->seq + 1;
+	ep->rcv_wup = ep->rcv_nxt;
+	ep->copied_seq = ep->rcv_nxt;
+	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
+
+	if (cb->flags & ETP_FLAG_ACK) {
+		/* SYN-ACK: our SYN is acknowledged; the handshake is done. */
+		etp_clean_acked(sk, cb->ack);
+		etp_established(sk, skb);
+		etp_send_ack(sk);
+		sk->sk_state_change(sk);
+		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+		etp_push(sk);
+		return;
+	}
+
+	/* A bare SYN: simultaneous open (RFC 9293, 3.5, figure 8). */
+	ep->snd_wnd = cb->window;
+	ep->snd_wl1 = cb->seq;
+	etp_set_state(sk, TCP_SYN_RECV);
+	etp_send_syn(sk);
+}
+
+/*
+ * A SYN for a listener: a child socket in SYN_RECV, with its own 4-tuple
+ * in ehash, answers with SYN-ACK (RFC 9293, 3.10.7.2).
+ */
+static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	const struct etphdr *th = etp_hdr(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+	struct etp_sock *lep = etp_sk(sk), *ep;
+	struct net *net = sock_net(sk);
+	struct inet_sock *newinet;
+	struct rtable *rt;
+	struct sock *child;
+	bool closed;
+
+	if (cb->flags & ETP_FLAG_RST)
+		return;
+	if (cb->flags & ETP_FLAG_ACK) {
+		etp_v4_send_reset(net, skb);
+		return;
+	}
+	if (!(cb->flags & ETP_FLAG_SYN))
+		return;
+
+	if (READ_ONCE(lep->accept_qlen) >= READ_ONCE(sk->sk_max_ack_backlog) ||
+	    READ_ONCE(lep->syn_qlen) >=
+	    2 * READ_ONCE(sk->sk_max_ack_backlog) + 16) {
+		ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
+		return;
+	}
+
+	child = sk_clone_lock(sk, GFP_ATOMIC);
+	if (!child)
+		return;
+
+	/* The clone copied the listener: give the child its own state. */
+	ep = etp_sk(child);
+	memset((char *)ep + offsetof(struct etp_sock, iss), 0,
+	       sizeof(*ep) - offsetof(struct etp_sock, iss));
+	spin_lock_init(&ep->accept_lock);
+	INIT_LIST_HEAD(&ep->syn_queue);
+	INIT_LIST_HEAD(&ep->accept_queue);
+	INIT_LIST_HEAD(&ep->child_node);
+	etp_init_timers(child);
+	INIT_HLIST_NODE(&child->sk_bind_node);
+	child->sk_ack_backlog = 0;
+	child->sk_max_ack_backlog = 0;
+
+	newinet = inet_sk(child);
+	RCU_INIT_POINTER(newinet->inet_opt, NULL);
+	newinet->mc_list = NULL;
+	newinet->inet_daddr = iph->saddr;
+	newinet->inet_rcv_saddr = iph->daddr;
+	newinet->inet_saddr = iph->daddr;
+	newinet->inet_dport = th->source;
+	atomic_set(&newinet->inet_id, get_random_u16());
+
+	ep->irs = cb->seq;
+	ep->rcv_nxt = cb->seq + 1;
+	ep->rcv_wup = ep->rcv_nxt;
+	ep->copied_seq = ep->rcv_nxt;
+	ep->iss = etp_isn(iph->daddr, iph->saddr, th->dest, th->source);
+	ep->snd_una = ep->iss;
+	ep->snd_nxt = ep->iss;
+	ep->snd_max = ep->iss;
+	ep->write_seq = ep->iss + 1;
+	ep->snd_wnd = cb->window;
+	ep->snd_wl1 = cb->seq;
+	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
+	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(net)->rto_initial_ms));
+	inet_sk_set_state(child, TCP_SYN_RECV);
+
+	rt = ip_route_output_ports(net, &newinet->cork.fl.u.ip4, child,
+				   iph->saddr, iph->daddr, th->source,
+				   th->dest, IPPROTO_ETP, 0,
+				   child->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		goto drop_child;
+	sk_setup_caps(child, &rt->dst);
+	etp_set_mss(child);
+
+	etp_inherit_port(sk, child);
+	if (etp_ehash_insert(child))
+		goto drop_child;
+
+	spin_lock_bh(&lep->accept_lock);
+	closed = lep->listen_closed;
+	if (!closed) {
+		list_add_tail(&ep->child_node, &lep->syn_queue);
+		lep->syn_qlen++;
+		sock_hold(sk);
+		ep->parent = sk;
+	}
+	spin_unlock_bh(&lep->accept_lock);
+	if (closed)
+		goto drop_child;
+
+	ETP_INC_STATS(net, ETP_MIB_PASSIVEOPENS);
+	etp_send_syn(child);
+	etp_rearm_rtx(child);
+	bh_unlock_sock(child);
+	sock_put(child);
+	return;
+
+drop_child:
+	sock_orphan(child);
+	etp_done(child);
+	bh_unlock_sock(child);
+	sock_put(child);
+}
+
+/* A segment for a TIME_WAIT entry (RFC 9293, 3.10.7.4 and RFC 1337). */
+static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
+{
+	struct net *net = read_pnet(&tw->common.skc_net);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct sock_common *skc;
+
+	/* RFC 1337: a RST must not end TIME_WAIT early. */
+	if (cb->flags & ETP_FLAG_RST)
+		goto out;
+
+	/*
+	 * A new SYN above the old connection's sequence space may reuse the
+	 * 4-tuple at once, as RFC 9293, 3.10.7.4 (TIME_WAIT) allows.
+	 */
+	if (cb->flags == ETP_FLAG_SYN && etp_after(cb->seq, tw->rcv_nxt)) {
+		etp_tw_deschedule(tw);
+		etp_tw_put(tw);
+		skc = etp_lookup(net, ip_hdr(skb)->saddr, etp_hdr(skb)->source,
+				 ip_hdr(skb)->daddr, etp_hdr(skb)->dest,
+				 inet_iif(skb), inet_sdif(skb));
+		if (skc && skc->skc_state == TCP_LISTEN) {
+			etp_listen_rcv((struct sock *)skc, skb);
+			sock_put((struct sock *)skc);
+		} else if (skc) {
+			if (skc->skc_state == TCP_TIME_WAIT)
+				etp_tw_put(etp_tw(skc));
+			else
+				sock_put((struct sock *)skc);
+		} else {
+			etp_v4_send_reset(net, skb);
+		}
+		return;
+	}
+
+	/* A retransmitted FIN: our last ACK was lost. ACK it again. */
+	if (cb->flags & ETP_FLAG_FIN)
+		etp_tw_rearm(tw);
+	if (skb->len || (cb->flags & (ETP_FLAG_FIN | ETP_FLAG_SYN)))
+		etp_v4_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt,
+				  ETP_FLAG_ACK, tw->rcv_wnd);
+out:
+	etp_tw_put(tw);
+}
+
+/* Process one segment for sk, with sk locked (softirq or backlog). */
+int etp_do_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	bool queued = false;
+
+	switch (sk->sk_state) {
+	case TCP_CLOSE:
+		etp_v4_send_reset(sock_net(sk), skb);
+		break;
+	case TCP_LISTEN:
+		/* Listeners are served from etp_v4_rcv(), never backlogged. */
+		break;
+	case TCP_SYN_SENT:
+		etp_rcv_synsent(sk, skb);
+		break;
+	default:
+		queued = etp_rcv_synchronized(sk, skb);
+	}
+	if (!queued)
+		kfree_skb(skb);
+	return 0;
+}
+
+static bool etp_flags_ok(u8 flags)
+{
+	if ((flags & ETP_FLAG_SYN) && (flags & (ETP_FLAG_FIN | ETP_FLAG_RST)))
+		return false;
+	return flags & (ETP_FLAG_SYN | ETP_FLAG_ACK | ETP_FLAG_RST);
+}
+
+/* IP protocol 253 handler. */
+int etp_v4_rcv(struct sk_buff *skb)
+{
+	struct net *net = dev_net(skb->dev);
+	enum etp_mib_field drop = ETP_MIB_MAX;
+	struct sock_common *skc;
+	struct etp_skb_cb *cb;
+	const struct etphdr *th;
+	struct sock *sk;
+	unsigned int doff;
+
+	if (skb->pkt_type != PACKET_HOST)
+		goto discard;
+	ETP_INC_STATS(net, ETP_MIB_INSEGS);
+
+	if (!pskb_may_pull(skb, ETP_HDR_LEN)) {
+		drop = ETP_MIB_INSHORTHEADER;
+		goto discard;
+	}
+	th = etp_hdr(skb);
+	doff = (th->doff_res >> 4) * 4;
+	if (doff < ETP_HDR_LEN || doff > skb->len ||
+	    !pskb_may_pull(skb, doff)) {
+		drop = ETP_MIB_INBADDOFF;
+		goto discard;
+	}
+	if (skb_checksum_init(skb, IPPROTO_ETP, inet_compute_pseudo) ||
+	    skb_checksum_complete(skb)) {
+		drop = ETP_MIB_INCSUMERRORS;
+		goto discard;
+	}
+
+	th = etp_hdr(skb);
+	cb = ETP_SKB_CB(skb);
+	memset(cb, 0, sizeof(*cb));
+	if (!etp_flags_ok(th->flags)) {
+		drop = ETP_MIB_INBADFLAGS;
+		goto discard;
+	}
+	if (!etp_parse_options(th, cb)) {
+		drop = ETP_MIB_INBADOPTIONS;
+		goto discard;
+	}
+	cb->flags = th->flags;
+	cb->seq = ntohl(th->seq);
+	cb->ack = ntohl(th->ack_seq);
+	cb->window = ntohs(th->window);
+	__skb_pull(skb, doff);
+	/* ETP ignores data on a SYN; the peer sends it again later. */
+	if (cb->flags & ETP_FLAG_SYN)
+		skb_trim(skb, 0);
+	cb->end_seq = cb->seq + skb->len + !!(cb->flags & ETP_FLAG_SYN) +
+		      !!(cb->flags & ETP_FLAG_FIN);
+
+	skc = etp_lookup(net, ip_hdr(skb)->saddr, th->source,
+			 ip_hdr(skb)->daddr, th->dest, inet_iif(skb),
+			 inet_sdif(skb));
+	if (!skc) {
+		ETP_INC_STATS(net, ETP_MIB_INNOSOCKET);
+		etp_v4_send_reset(net, skb);
+		goto discard;
+	}
+	if (skc->skc_state == TCP_TIME_WAIT) {
+		etp_tw_rcv(etp_tw(skc), skb);
+		goto discard;
+	}
+
+	sk = (struct sock *)skc;
+	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb)) {
+		sock_put(sk);
+		goto discard;
+	}
+	nf_reset_ct(skb);
+
+	if (sk->sk_state == TCP_LISTEN) {
+		etp_listen_rcv(sk, skb);
+		sock_put(sk);
+		goto discard;
+	}
+
+	bh_lock_sock_nested(sk);
+	if (!sock_owned_by_user(sk)) {
+		etp_do_rcv(sk, skb);
+	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+				  READ_ONCE(sk->sk_sndbuf))) {
+		bh_unlock_sock(sk);
+		sock_put(sk);
+		drop = ETP_MIB_BACKLOGDROPS;
+		goto discard;
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return 0;
+
+discard:
+	if (drop != ETP_MIB_MAX)
+		ETP_INC_STATS(net, drop);
+	kfree_skb(skb);
+	return 0;
+}
+
+/*
+ * ICMP errors about segments we sent. An error whose quoted sequence
+ * number is not outstanding is stale or forged and ignored. A hard error
+ * during the handshake (e.g. protocol unreachable: no ETP at the peer)
+ * fails connect() at once; other errors are remembered as soft errors.
+ */
+int etp_v4_err(struct sk_buff *skb, u32 info)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	int type = icmp_hdr(skb)->type, code = icmp_hdr(skb)->code;
+	struct net *net = dev_net(skb->dev);
+	const struct etphdr *th;
+	struct sock_common *skc;
+	struct etp_sock *ep;
+	struct sock *sk;
+	int err;
+	u32 seq;
+
+	if (!pskb_may_pull(skb, iph->ihl * 4 + 8))
+		return -EINVAL;
+	iph = (const struct iphdr *)skb->data;
+	th = (const struct etphdr *)(skb->data + iph->ihl * 4);
+	skc = etp_lookup(net, iph->daddr, th->dest, iph->saddr, th->source,
+			 inet_iif(skb), 0);
+	if (!skc)
+		return -ENOENT;
+	if (skc->skc_state == TCP_TIME_WAIT) {
+		etp_tw_put(etp_tw(skc));
+		return 0;
+	}
+	sk = (struct sock *)skc;
+	if (sk->sk_state == TCP_LISTEN)
+		goto out;
+
+	switch (type) {
+	case ICMP_DEST_UNREACH:
+		if (code > NR_ICMP_UNREACH || code == ICMP_FRAG_NEEDED)
+			goto out;
+		err = icmp_err_convert[code].errno;
+		break;
+	case ICMP_TIME_EXCEEDED:
+		err = EHOSTUNREACH;
+		break;
+	case ICMP_PARAMETERPROB:
+		err = EPROTO;
+		break;
+	default:
+		goto out;
+	}
+
+	bh_lock_sock(sk);
+	ep = etp_sk(sk);
+	seq = ntohl(th->seq);
+	if (!etp_between(seq, ep->snd_una, ep->snd_max)) {
+		bh_unlock_sock(sk);
+		goto out;
+	}
+	if (sk->sk_state == TCP_SYN_SENT && !sock_owned_by_user(sk) &&
+	    type == ICMP_DEST_UNREACH && icmp_err_convert[code].fatal) {
+		ETP_INC_STATS(net, ETP_MIB_ATTEMPTFAILS);
+		WRITE_ONCE(sk->sk_err, err);
+		sk_error_report(sk);
+		etp_done(sk);
+	} else {
+		WRITE_ONCE(sk->sk_err_soft, err);
+	}
+	bh_unlock_sock(sk);
+out:
+	sock_put(sk);
+	return 0;
+}

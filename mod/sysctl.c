@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * net.etp.* sysctls, one copy per network namespace, so a test can shorten
+ * TIME_WAIT or the retry limits inside its own namespace.
+ */
+#include <linux/sysctl.h>
+#include <linux/slab.h>
+#include <net/net_namespace.h>
+#include "etp.h"
+
+static int etp_one = 1;
+static int etp_retries_max = 127;
+static int etp_ms_max = 3600000;	/* one hour */
+
+#define ETP_SYSCTL(name, field, max)				\
+	{							\
+		.procname	= name,				\
+		.maxlen		= sizeof(int),			\
+		.mode		= 0644,				\
+		.proc_handler	= proc_dointvec_minmax,		\
+		.data		= (void *)offsetof(struct etp_net, field), \
+		.extra1		= &etp_one,			\
+		.extra2		= max,				\
+	}
+
+/* .data holds the field's offset in struct etp_net until registration. */
+static const struct ctl_table etp_sysctl_template[] = {
+	ETP_SYSCTL("msl_ms", msl_ms, &etp_ms_max),
+	ETP_SYSCTL("syn_retries", syn_retries, &etp_retries_max),
+	ETP_SYSCTL("synack_retries", synack_retries, &etp_retries_max),
+	ETP_SYSCTL("retries", retries, &etp_retries_max),
+	ETP_SYSCTL("fin_timeout_ms", fin_timeout_ms, &etp_ms_max),
+	ETP_SYSCTL("rto_min_ms", rto_min_ms, &etp_ms_max),
+	ETP_SYSCTL("rto_max_ms", rto_max_ms, &etp_ms_max),
+	ETP_SYSCTL("rto_initial_ms", rto_initial_ms, &etp_ms_max),
+};
+
+int etp_sysctl_register(struct net *net)
+{
+	struct etp_net *en = etp_pernet(net);
+	struct ctl_table *table;
+	size_t i;
+
+	table = kmemdup(etp_sysctl_template, sizeof(etp_sysctl_template),
+			GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+
+	for (i = 0; i < ARRAY_SIZE(etp_sysctl_template); i++)
+		table[i].data = (char *)en + (uintptr_t)table[i].data;
+
+	en->sysctl_hdr = register_net_sysctl_sz(net, "net/etp", table,
+						ARRAY_SIZE(etp_sysctl_template));
+	if (!en->sysctl_hdr) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void etp_sysctl_unregister(struct net *net)
+{
+	struct etp_net *en = etp_pernet(net);
+	const struct ctl_table *table = en->sysctl_hdr->ctl_table_arg;
+
+	unregister_net_sysctl_table(en->sysctl_hdr);
+	kfree(table);
+}
