@@ -86,6 +86,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_MSS_MIN		88
 #define ETP_SND_CHUNK		(16384 - 512)	/* send queue skb size */
 #define ETP_MAX_WINDOW		65535U
+#define ETP_LINEAR_MAX		2048	/* larger segments use page frags */
 
 struct etp_net {
 	struct etp_mib __percpu	*mib;

@@ -257,8 +257,12 @@ static bool etp_data_queue(struct sock *sk, struct sk_buff *skb)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INOUTOFORDER);
 		return false;
 	}
+	/*
+	 * The window is sized so that sk_rcvbuf holds it; skb overhead can
+	 * still overshoot, so in-window data is taken up to twice that.
+	 */
 	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
-	    READ_ONCE(sk->sk_rcvbuf) ||
+	    2 * READ_ONCE(sk->sk_rcvbuf) ||
 	    !sk_rmem_schedule(sk, skb, skb->truesize)) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRCVBUFDROPS);
 		return false;

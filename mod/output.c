@@ -106,14 +106,26 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	if (flags & ETP_FLAG_SYN)
 		hlen += ETP_OPT_MSS_LEN;
 
-	skb = alloc_skb_with_frags(MAX_HEADER + hlen, len,
-				   PAGE_ALLOC_COSTLY_ORDER, &err, gfp);
-	if (!skb)
-		return -ENOBUFS;
-	skb_reserve(skb, MAX_HEADER + hlen);
-	if (len) {
+	/*
+	 * Small segments are linear, so that the receiver's memory charge
+	 * (truesize) stays close to the payload; large ones go in pages.
+	 */
+	if (len <= ETP_LINEAR_MAX) {
+		skb = alloc_skb(MAX_HEADER + hlen + len, gfp);
+		if (!skb)
+			return -ENOBUFS;
+		skb_reserve(skb, MAX_HEADER + hlen);
+		skb_put(skb, len);
+	} else {
+		skb = alloc_skb_with_frags(MAX_HEADER + hlen, len,
+					   PAGE_ALLOC_COSTLY_ORDER, &err, gfp);
+		if (!skb)
+			return -ENOBUFS;
+		skb_reserve(skb, MAX_HEADER + hlen);
 		skb->data_len = len;
 		skb->len = len;
+	}
+	if (len) {
 		if (etp_copy_from_queue(sk, skb, seq, len)) {
 			kfree_skb(skb);
 			return -EFAULT;
