@@ -51,7 +51,7 @@ static inline bool etp_between(u32 seq, u32 low, u32 high)
 struct etp_skb_cb {
 	u32	seq;		/* first sequence number */
 	u32	end_seq;	/* seq + SYN + FIN + payload length */
-	u32	ack;		/* acknowledgement number */
+	u32	ack;		/* acknowledgment number */
 	u16	window;		/* advertised window, host order */
 	u16	mss;		/* MSS option, 0 when absent */
 	u8	flags;		/* ETP_FLAG_* */

@@ -518,6 +518,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
 		return;
+	__acquire(child);	/* sk_clone_lock() returns it bh-locked */
 
 	/* The clone copied the listener: give the child its own state. */
 	ep = etp_sk(child);

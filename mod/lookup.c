@@ -24,7 +24,7 @@
 #include "etp.h"
 
 struct etp_bucket {
-	spinlock_t		lock;
+	spinlock_t		lock;	/* writers of chain */
 	struct hlist_head	chain;
 };
 
@@ -444,12 +444,12 @@ static void etp_tw_unhash(struct etp_tw *tw)
 
 /*
  * The entry's own reference belongs to its pending timer: whoever stops
- * the timer (the timer itself by running, or del_timer() succeeding)
+ * the timer (the timer itself by running, or timer_delete() succeeding)
  * unhashes the entry and drops that reference, exactly once.
  */
 static void etp_tw_expire(struct timer_list *t)
 {
-	struct etp_tw *tw = from_timer(tw, t, timer);
+	struct etp_tw *tw = timer_container_of(tw, t, timer);
 
 	etp_tw_unhash(tw);
 	etp_tw_put(tw);
@@ -457,7 +457,7 @@ static void etp_tw_expire(struct timer_list *t)
 
 bool etp_tw_deschedule(struct etp_tw *tw)
 {
-	if (!del_timer(&tw->timer))
+	if (!timer_delete(&tw->timer))
 		return false;
 	etp_tw_unhash(tw);
 	etp_tw_put(tw);
@@ -533,6 +533,7 @@ void etp_time_wait(struct sock *sk)
 	 * TIME_WAIT without another state-change event.
 	 */
 	etp_clear_timers(sk);
+	/* Pairs with the lockless state reads of poll and /proc. */
 	smp_store_release(&sk->sk_state, TCP_CLOSE);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -565,7 +566,7 @@ restart:
 		spin_unlock_bh(&b->lock);
 		if (!tw)
 			continue;
-		if (del_timer_sync(&tw->timer)) {
+		if (timer_delete_sync(&tw->timer)) {
 			etp_tw_unhash(tw);
 			etp_tw_put(tw);
 		}

@@ -90,7 +90,7 @@ static u16 etp_advertised_mss(struct sock *sk)
 
 /*
  * Send one segment of sk: payload [seq, seq + len) from the send queue,
- * the given flags, the current rcv_nxt as acknowledgement and a fresh
+ * the given flags, the current rcv_nxt as acknowledgment and a fresh
  * window.
  */
 int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
@@ -259,7 +259,7 @@ void etp_push(struct sock *sk)
 /*
  * RFC 6298, 5.4: on a timeout, send the earliest unacknowledged segment
  * again. snd_nxt goes back to snd_una, so the segments after it are sent
- * again as acknowledgements open the window ("go back N"); out-of-order
+ * again as acknowledgments open the window ("go back N"); out-of-order
  * queueing at the receiver and fast retransmit build on this.
  */
 void etp_retransmit_head(struct sock *sk)

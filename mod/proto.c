@@ -705,6 +705,7 @@ static __poll_t etp_poll(struct file *file, struct socket *sock,
 				mask |= EPOLLOUT | EPOLLWRNORM;
 		}
 	}
+	/* Read the error after the state, as the receive path set them. */
 	smp_rmb();
 	if (READ_ONCE(sk->sk_err) ||
 	    !skb_queue_empty_lockless(&sk->sk_error_queue))

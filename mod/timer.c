@@ -173,15 +173,14 @@ static void etp_retransmit_timeout(struct sock *sk)
 
 static void etp_rtx_timer_fn(struct timer_list *t)
 {
-	struct etp_sock *ep = from_timer(ep, t, rtx_timer);
+	struct etp_sock *ep = timer_container_of(ep, t, rtx_timer);
 	struct sock *sk = &ep->inet.sk;
 
 	bh_lock_sock(sk);
-	if (sock_owned_by_user(sk)) {
+	if (sock_owned_by_user(sk))
 		sk_reset_timer(sk, &ep->rtx_timer, jiffies + ETP_TIMER_RETRY);
-	} else if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN) {
+	else if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN)
 		etp_retransmit_timeout(sk);
-	}
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
@@ -200,7 +199,7 @@ void etp_arm_fin_timer(struct sock *sk)
 
 static void etp_fin_timer_fn(struct timer_list *t)
 {
-	struct etp_sock *ep = from_timer(ep, t, fin_timer);
+	struct etp_sock *ep = timer_container_of(ep, t, fin_timer);
 	struct sock *sk = &ep->inet.sk;
 
 	bh_lock_sock(sk);

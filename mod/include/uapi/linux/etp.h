@@ -20,11 +20,11 @@ struct etphdr {
 	__be16	source;		/* source port */
 	__be16	dest;		/* destination port */
 	__be32	seq;		/* sequence number */
-	__be32	ack_seq;	/* acknowledgement number */
+	__be32	ack_seq;	/* acknowledgment number */
 	__u8	doff_res;	/* data offset in 32-bit words << 4 */
 	__u8	flags;		/* ETP_FLAG_* */
 	__be16	window;		/* receive window */
-	__be16	check;		/* checksum over pseudo-header and segment */
+	__sum16	check;		/* checksum over pseudo-header and segment */
 	__be16	urg_ptr;	/* unused by ETP, sent as zero */
 };
 
