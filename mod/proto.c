@@ -546,14 +546,16 @@ out_err:
 }
 
 /*
- * After the reader freed buffer space, tell the peer if the window grew
- * by at least two segments (or from zero), so a blocked sender resumes.
+ * After the reader freed buffer space: if the window the peer sees has
+ * fallen to half of what the buffer allows or less, and it can now at
+ * least double, announce it, so a sender held back by the window resumes
+ * without waiting for its persist timer.
  */
 static void etp_rcv_space_update(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
-	u32 cur = 0, win;
+	u32 cur = 0, win, full;
 
 	if (!((1 << sk->sk_state) &
 	      (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)) ||
@@ -561,9 +563,9 @@ static void etp_rcv_space_update(struct sock *sk)
 		return;
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
+	full = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, ETP_MAX_WINDOW);
 	win = min_t(u32, space > 0 ? space / 2 : 0, ETP_MAX_WINDOW);
-	if (win > cur && (!cur || win - cur >= 2U * ep->mss ||
-			  win == ETP_MAX_WINDOW))
+	if (2 * cur <= full && win >= 2 * cur && win > cur)
 		etp_send_ack(sk);
 }
 
