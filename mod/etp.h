@@ -86,6 +86,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_MSS_MIN		88
 #define ETP_SND_CHUNK		(16384 - 512)	/* send queue skb size */
 #define ETP_MAX_WINDOW		65535U
+#define ETP_OOW_ACK_INTERVAL	(HZ / 2)
 #define ETP_LINEAR_MAX		2048	/* larger segments use page frags */
 
 struct etp_net {
@@ -149,6 +150,8 @@ struct etp_sock {
 	u8	in_table;	/* which lookup table holds sk_node */
 	u8	backoff;	/* consecutive timeouts, doubles the RTO */
 	u8	retries;	/* retransmissions of the current segment */
+
+	unsigned long	last_oow_ack;	/* jiffies of the last out-of-window ACK */
 
 	struct timer_list	rtx_timer;	/* retransmit, SYN, persist */
 	struct timer_list	fin_timer;	/* orphaned FIN_WAIT_2 */

@@ -127,11 +127,34 @@ void etp_reset(struct sock *sk)
 	etp_done(sk);
 }
 
-/* RFC 5961, 3.2 and 4.2: answer a doubtful RST or SYN with an ACK. */
-static void etp_challenge_ack(struct sock *sk)
+/*
+ * An ACK in answer to a segment outside the window. Two ends that disagree
+ * about sequence numbers (a forged segment moved one of them) would answer
+ * each other's empty ACKs forever, so, as Linux TCP does, such answers to
+ * segments without data go out at most once per ETP_OOW_ACK_INTERVAL.
+ * RFC 5961, 7 asks for the same limit on challenge ACKs.
+ */
+static bool etp_send_oow_ack(struct sock *sk, const struct sk_buff *skb)
 {
-	ETP_INC_STATS(sock_net(sk), ETP_MIB_CHALLENGEACKS);
+	const struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct etp_sock *ep = etp_sk(sk);
+	unsigned long now = jiffies;
+
+	if (cb->end_seq == cb->seq || (cb->flags & ETP_FLAG_SYN)) {
+		if (ep->last_oow_ack &&
+		    time_before(now, ep->last_oow_ack + ETP_OOW_ACK_INTERVAL))
+			return false;
+		ep->last_oow_ack = now ?: 1;
+	}
 	etp_send_ack(sk);
+	return true;
+}
+
+/* RFC 5961, 3.2 and 4.2: answer a doubtful RST or SYN with an ACK. */
+static void etp_challenge_ack(struct sock *sk, const struct sk_buff *skb)
+{
+	if (etp_send_oow_ack(sk, skb))
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_CHALLENGEACKS);
 }
 
 /* Free send-queue skbs whose bytes are all acknowledged. */
@@ -188,7 +211,7 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 	if (etp_after(cb->ack, ep->snd_max)) {
 		/* Acknowledges something never sent: ACK back, drop. */
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INACKUNSENT);
-		etp_send_ack(sk);
+		etp_send_oow_ack(sk, skb);
 		return false;
 	}
 	if (etp_after(cb->ack, ep->snd_una))
@@ -335,7 +358,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (!etp_sequence_ok(ep, cb)) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INUNACCEPTABLE);
 		if (!(cb->flags & ETP_FLAG_RST))
-			etp_send_ack(sk);
+			etp_send_oow_ack(sk, skb);
 		return false;
 	}
 
@@ -345,13 +368,13 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (cb->seq == ep->rcv_nxt)
 			etp_reset(sk);
 		else
-			etp_challenge_ack(sk);
+			etp_challenge_ack(sk, skb);
 		return false;
 	}
 
 	/* Fourth: SYN. RFC 5961, 4.2: never reset, challenge instead. */
 	if (cb->flags & ETP_FLAG_SYN) {
-		etp_challenge_ack(sk);
+		etp_challenge_ack(sk, skb);
 		return false;
 	}
 

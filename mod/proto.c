@@ -19,7 +19,7 @@ static atomic_long_t etp_memory_allocated;
 static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
 static unsigned long etp_memory_pressure;
 static long etp_sysctl_mem[3];
-static int etp_sysctl_wmem[3] = { 4096, 65536, 4194304 };
+static int etp_sysctl_wmem[3] = { 4096, 524288, 4194304 };
 static int etp_sysctl_rmem[3] = { 4096, 131072, 6291456 };
 
 /* Module-wide memory limit in pages, sized from the machine like TCP's. */
