@@ -14,7 +14,8 @@
  * connection must stay ESTABLISHED and then carry data both ways byte for
  * byte. The injected segments carry payload at the next expected sequence
  * number, so one that slipped through would corrupt the stream. A control
- * test shows that a well-formed segment built the same way is accepted.
+ * test shows that a well-formed segment built the same way reaches the
+ * connection.
  *
  * Variants:
  *   loopback   everything in one private namespace, 127.0.0.1
@@ -176,11 +177,12 @@ struct seg_spec {
 	uint8_t doff;		/* 32-bit words; 5 is a plain header */
 	size_t len;		/* bytes handed to the raw socket */
 	bool bad_csum;
+	uint32_t seq_back;	/* start this many bytes before snd_nxt */
 };
 
 /*
  * Build a segment from the client to the server at the connection's next
- * sequence numbers: header, then "EVIL" (or "GOOD") as payload.
+ * sequence numbers (or @spec->seq_back bytes before), header and payload.
  */
 static ssize_t inject(FIXTURE_DATA(mal) *self, const struct seg_spec *spec,
 		      const char *payload)
@@ -197,7 +199,7 @@ static ssize_t inject(FIXTURE_DATA(mal) *self, const struct seg_spec *spec,
 		return -1;
 	h->source = self->caddr.sin_port;
 	h->dest = self->saddr.sin_port;
-	h->seq = htonl(ci.etpi_snd_nxt);
+	h->seq = htonl(ci.etpi_snd_nxt - spec->seq_back);
 	h->ack_seq = htonl(ci.etpi_rcv_nxt);
 	h->doff_res = spec->doff << 4;
 	h->flags = spec->flags;
@@ -247,17 +249,36 @@ static void inject_and_count(struct __test_metadata *_metadata,
 #define F_ACK	ETP_FLAG_ACK
 #define F_URG	ETP_FLAG_URG
 
-/* Control: the same construction without a defect is accepted, which
- * shows the 4-tuple, sequence numbers and checksum of the others are right.
+/*
+ * Control: the same construction without a defect reaches the connection,
+ * which shows the 4-tuple, sequence numbers and checksum of the others are
+ * right. It repeats the last 4 bytes the client really sent, so the server
+ * sees an old duplicate (RFC 9293, 3.10.7.4: not acceptable, answered with
+ * an ACK and counted InUnacceptable) and the two ends stay in step. (Data
+ * the client never sent would push the server's rcv_nxt past the client's
+ * snd_nxt, and each end would answer the other's ACKs forever.)
  */
-TEST_F(mal, control_well_formed_raw_segment_is_accepted)
+TEST_F(mal, control_well_formed_duplicate_reaches_connection)
 {
-	struct seg_spec ok = { .flags = F_ACK | F_PSH, .doff = 5 };
-	char buf[8] = "";
+	struct seg_spec dup = { .flags = F_ACK | F_PSH, .doff = 5, .seq_back = 4 };
+	long long before, csum = etp_stat("InCsumErrors"), flags = etp_stat("InBadFlags");
+	char buf[8] = "", why[160] = "";
 
-	ASSERT_EQ(24, inject(self, &ok, "GOOD"));
-	ASSERT_EQ(0, etp_recv_all(self->s, buf, 4)) TH_LOG("%s", strerror(errno));
-	EXPECT_EQ(0, memcmp(buf, "GOOD", 4));
+	ASSERT_EQ(4, send(self->c, "ABCD", 4, 0));
+	ASSERT_EQ(0, etp_recv_all(self->s, buf, 4));
+	/* Let the server's ACK arrive, so snd_nxt and snd_una agree. */
+	etp_sleep_ms(50);
+	before = etp_stat("InUnacceptable");
+	ASSERT_EQ(24, inject(self, &dup, "ABCD"));
+	EXPECT_EQ(before + 1, etp_wait_stat("InUnacceptable", before + 1, 2000));
+	etp_sleep_ms(50);
+	EXPECT_EQ(before + 1, etp_stat("InUnacceptable"));
+	EXPECT_EQ(csum, etp_stat("InCsumErrors"));
+	EXPECT_EQ(flags, etp_stat("InBadFlags"));
+	EXPECT_EQ(-1, recv(self->s, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, etp_exchange(self->c, self->s, 65536, 41, 20000, why,
+				  sizeof(why))) TH_LOG("after the duplicate: %s", why);
 }
 
 TEST_F(mal, short_header_dropped_counted_connection_unharmed)
