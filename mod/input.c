@@ -216,6 +216,8 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 	}
 	if (etp_after(cb->ack, ep->snd_una))
 		etp_clean_acked(sk, cb->ack);
+	else if (ep->persist)
+		ep->retries = 0;	/* the peer answers our window probes */
 
 	/* RFC 9293, 3.10.7.4: take the window from the newest segment. */
 	if (!etp_before(cb->ack, ep->snd_una) &&

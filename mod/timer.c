@@ -110,12 +110,19 @@ static void etp_write_err(struct sock *sk, int err)
 /*
  * RFC 9293, 3.8.6.1: with a zero window, keep sending probes at the RTO,
  * backing off, for as long as the peer answers them. The probe is an ACK
- * one below snd_una, which the peer must answer with its window.
+ * one below snd_una, which the peer must answer with its window; every
+ * answer resets ep->retries (etp_ack()), so only a silent peer runs into
+ * the retries limit.
  */
 static void etp_probe_window(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
+	if (ep->retries >= READ_ONCE(etp_pernet(sock_net(sk))->retries)) {
+		etp_write_err(sk, ETIMEDOUT);
+		return;
+	}
+	ep->retries++;
 	etp_transmit(sk, ep->snd_una - 1, 0, ETP_FLAG_ACK, GFP_ATOMIC);
 	if (ep->backoff < 31)
 		ep->backoff++;
