@@ -347,7 +347,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
-	bool queued = false, fin;
+	bool queued = false, fin, simopen;
 
 	/* Our SYN-ACK was lost and the peer sent its SYN again. */
 	if (sk->sk_state == TCP_SYN_RECV && cb->flags == ETP_FLAG_SYN &&
@@ -355,6 +355,17 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		etp_send_syn(sk);
 		return false;
 	}
+
+	/*
+	 * RFC 9293, 3.5, figure 8: in a simultaneous open the peer's SYN-ACK
+	 * acknowledges our SYN and repeats its own, which rcv_nxt already
+	 * counts. It is the handshake's last step, not an old duplicate.
+	 */
+	simopen = sk->sk_state == TCP_SYN_RECV && !ep->parent &&
+		  cb->flags == (ETP_FLAG_SYN | ETP_FLAG_ACK) &&
+		  cb->seq + 1 == ep->rcv_nxt && cb->ack == ep->snd_nxt;
+	if (simopen)
+		goto ack;
 
 	/* First: sequence number. */
 	if (!etp_sequence_ok(ep, cb)) {
@@ -380,6 +391,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		return false;
 	}
 
+ack:
 	/* Fifth: ACK. Without it the segment is dropped. */
 	if (!(cb->flags & ETP_FLAG_ACK))
 		return false;
