@@ -27,9 +27,12 @@ static void etp_proc_show_sock(struct seq_file *seq, int sl, struct sock *sk)
 		txq = READ_ONCE(sk->sk_max_ack_backlog);
 		rxq = READ_ONCE(ep->accept_qlen);
 	} else {
-		txq = READ_ONCE(ep->write_seq) - READ_ONCE(ep->snd_una);
+		/* Bytes only: a sent or received FIN is not counted. */
+		txq = max_t(int, READ_ONCE(ep->write_seq) -
+			    READ_ONCE(ep->snd_una), 0);
 		rxq = max_t(int, READ_ONCE(ep->rcv_nxt) -
-			    READ_ONCE(ep->copied_seq), 0);
+			    READ_ONCE(ep->copied_seq) -
+			    !!sock_flag(sk, SOCK_DONE), 0);
 	}
 	if (timer_pending(&ep->rtx_timer)) {
 		timer = ep->persist ? 4 : 1;
