@@ -152,6 +152,36 @@ build() {
 	return $rc
 }
 
+host_pass() {
+	printf 'ok - %s\n' "$*"
+	PASSED=$((PASSED + 1))
+}
+
+# The kernel style rules, checked on every run: W=1 and sparse (C=2) report
+# nothing, and checkpatch.pl --strict reports nothing on mod/.
+code_checks() {
+	local out
+
+	[ "${ETP_SKIP_BUILD:-0}" = 1 ] && return 0
+	say "code check: make check (W=1, sparse C=2)"
+	make -C "$KDIR" M="$REPO" clean >/dev/null 2>&1
+	if out=$(make -C "$REPO" KDIR="$KDIR" check 2>&1) &&
+	   ! grep -E 'warning:|error:' <<<"$out"; then
+		host_pass "module builds with W=1 and sparse without a warning"
+	else
+		printf '%s\n' "$out" | tail -20
+		host_fail "module builds with W=1 and sparse without a warning"
+	fi
+	say "code check: checkpatch.pl --strict on mod/"
+	if out=$(make -s -C "$REPO" style CHECKPATCH="$CHECKPATCH" 2>&1) &&
+	   ! grep -E '^(ERROR|WARNING|CHECK)' <<<"$out"; then
+		host_pass "checkpatch.pl --strict is clean on mod/"
+	else
+		printf '%s\n' "$out" | tail -20
+		host_fail "checkpatch.pl --strict is clean on mod/"
+	fi
+}
+
 # The initramfs is cached per kernel version and content of /init; building takes ~1 s.
 build_initramfs() {
 	local busybox hash dir m f
@@ -383,6 +413,7 @@ cmd_test() {
 	local t0=$SECONDS topo f
 
 	if prepare; then
+		code_checks
 		for topo in $TOPOLOGIES; do
 			case $topo in
 			1vm) topology_1vm ;;
