@@ -78,9 +78,9 @@ etp_sysctl "" msl_ms 5000
 
 if [ "$ROLE" = a ]; then
 	mkfifo "$T/in"
+	exec 5<>"$T/in"		# etpcat's stdin: closing fd 5 sends our FIN
 	etp_bg etpcat -v -w 120 -l -s "$LOCAL" $SP <"$T/in" >"$T/received" 2>"$T/events"
 	PID=$!
-	exec 5<>"$T/in"
 	wait_state $SP 0 0A 5
 	show_proc "listening on $LOCAL:$SP"
 	etp_2vm_barrier 25401 120 || fail "VM b did not show up"
@@ -105,9 +105,9 @@ else
 	banner "sending 65536 bytes, sha256 $(sha256sum <"$T/data" | cut -d' ' -f1)"
 	etp_2vm_barrier 25401 120 || fail "VM a did not show up"
 	mkfifo "$T/in"
+	exec 6<>"$T/in"		# etpcat's stdin: closing fd 6 sends our FIN
 	etp_bg etpcat -v -w 30 -p $CP "$PEER" $SP <"$T/in" >"$T/answer" 2>"$T/events"
 	PID=$!
-	exec 6<>"$T/in"
 	wait_state $CP $SP 01 30
 	show_proc "connected to VM a"
 	cat "$T/data" >&6

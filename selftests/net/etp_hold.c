@@ -10,6 +10,9 @@
  *   bound    a socket bound to 127.0.0.1, port 0
  *   listen   a listener on 127.0.0.1, port 0
  *   pair     a connected pair on 127.0.0.1 (both ends held)
+ *   sink:PORT  a listener on 0.0.0.0:PORT that accepts connections and
+ *            never reads from them: closing them at exit, with data
+ *            unread, resets them (RFC 9293, 3.6)
  *
  * When everything is open it writes "ready" to READYFILE (if given) and to
  * stdout, then waits until SIGTERM/SIGINT or SECS (default 60) seconds, and
@@ -36,7 +39,7 @@ static void fail(const char *what)
 int main(int argc, char **argv)
 {
 	const char *ready = NULL;
-	int fds[256], nfds = 0, secs = 60, opt, i;
+	int fds[256], nfds = 0, secs = 60, opt, i, sink = -1;
 	struct sigaction sa = { .sa_handler = on_signal };
 	long long end;
 
@@ -83,6 +86,13 @@ int main(int argc, char **argv)
 			fds[nfds++] = c;
 			fds[nfds++] = s;
 			printf("pair %u %u\n", etp_local_port(c), etp_local_port(s));
+		} else if (!strncmp(k, "sink:", 5)) {
+			fd = etp_socket();
+			if (fd < 0 || etp_bind(fd, "0.0.0.0", atoi(k + 5)) < 0 ||
+			    listen(fd, 8) < 0)
+				fail("sink listener");
+			fds[nfds++] = fd;
+			sink = fd;
 		} else {
 			fprintf(stderr, "etp_hold: unknown KIND '%s'\n", k);
 			return 1;
@@ -99,8 +109,18 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	end = etp_now_ms() + secs * 1000LL;
-	while (!stop && etp_now_ms() < end)
-		etp_sleep_ms(20);
+	while (!stop && etp_now_ms() < end) {
+		struct pollfd pfd = { .fd = sink, .events = POLLIN };
+
+		if (sink >= 0 && poll(&pfd, 1, 20) == 1 && nfds < 250) {
+			int fd = accept(sink, NULL, NULL);
+
+			if (fd >= 0)
+				fds[nfds++] = fd;
+		} else if (sink < 0) {
+			etp_sleep_ms(20);
+		}
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	return 0;

@@ -125,6 +125,7 @@ etp_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	for n in "${ETP_NETNS[@]}"; do
+		etp_ns_drain "$n" 5
 		ip netns del "$n" 2>/dev/null
 	done
 	etp_trace_stop
@@ -139,8 +140,13 @@ etp_init() {
 }
 
 # etp_bg CMD...: run CMD in the background, killed at cleanup; sets $!.
+# Descriptors 5-9 (where tests keep fifos open) are not inherited: a
+# process holding the write end of another one's stdin fifo would keep
+# that one from ever seeing end of file.
 etp_bg() {
-	"$@" &
+	# (<&0: without job control a background command's stdin would be
+	# /dev/null unless redirected explicitly)
+	"$@" <&0 5>&- 6>&- 7>&- 8>&- 9>&- &
 	ETP_PIDS+=($!)
 }
 
@@ -181,6 +187,20 @@ etp_veth() {
 	ip -n "$ns2" addr add "$a2/24" dev veth1 &&
 	ip -n "$ns1" link set veth0 up &&
 	ip -n "$ns2" link set veth1 up
+}
+
+# etp_ns_drain NS SECS: before a namespace is deleted, give its closing
+# connections SECS seconds to finish (TIME_WAIT entries are fine: they do
+# not hold the module). A connection still retransmitting into a deleted
+# namespace would keep the module busy for minutes; report any left.
+etp_ns_drain() {
+	etp_wait_until "$2" _etp_ns_drained "$1" && return 0
+	etp_log "connections still open in $1 at cleanup:"
+	etp_proc_dump "$1"
+}
+
+_etp_ns_drained() {
+	[ -z "$(ip netns exec "$1" awk 'NR > 1 && $4 != "06"' /proc/net/etp 2>/dev/null)" ]
 }
 
 # etp_ns NS CMD...: run CMD in namespace NS.

@@ -77,14 +77,16 @@ _both() { [ "$(cstate)" = "$1" ] && [ "$(sstate)" = "$2" ]; }
 
 _listening() { [ "$(etp_proc_state "$S" $SP)" = 0A ]; }
 
+# Each etpcat's stdin is a fifo this script holds open (fd 5 and 6): closing
+# it is how the test makes that end send its FIN. (Opened read-write first,
+# so that opening the reading end does not block.)
 mkfifo "$T/c.in" "$T/s.in"
+exec 5<>"$T/s.in" 6<>"$T/c.in"
 etp_bg etp_ns "$S" etpcat -v -w 20 -l -s $SA $SP <"$T/s.in" >"$T/s.out" 2>"$T/s.err"
 SPID=$!
-exec 5<>"$T/s.in"
 etp_wait_until 5 _listening || true
 etp_bg etp_ns "$C" etpcat -v -w 20 -p $CP $SA $SP <"$T/c.in" >"$T/c.out" 2>"$T/c.err"
 CPID=$!
-exec 6<>"$T/c.in"
 
 # 1
 etp_result "handshake_both_ends_established" expect_states 5 01 01

@@ -131,13 +131,14 @@ t_synack_retries() {
 	etp_ns "$C" etp_sniff -p 7001 -t 4 -r "$T/ready" >"$T/synacks" 2>&1 &
 	sniff=$!
 	etp_wait_file 5 "$T/ready" || etp_fail_msg "sniffer not ready" || return 1
-	etp_ns "$C" timeout 4 etpcat -p 40002 $SA 7001 </dev/null >/dev/null 2>&1 &
+	etp_ns "$C" timeout 5 etpcat -p 40002 $SA 7001 </dev/null >/dev/null 2>&1 &
 	cpid=$!
 	etp_wait_pid $sniff 10
+	# Let the client's FIN through, so that S can answer it with a reset.
+	etp_nft_flush "$C"
 	etp_wait_pid $cpid 10
 	kill $spid 2>/dev/null
 	wait $spid 2>/dev/null
-	etp_nft_flush "$C"
 	sed 's/^/sniffed: /' "$T/synacks"
 	n=$(grep -c " S\. seq " "$T/synacks")
 	echo "SYN-ACKs received: $n"
@@ -153,13 +154,14 @@ t_data_retries() {
 
 	etp_sysctl "$C" retries 3
 	etp_sysctl "$C" rto_max_ms 400
-	mkfifo "$T/c.in"
-	etp_ns "$S" etpcat -w 10 -l 7002 </dev/null >/dev/null 2>&1 &
+	mkfifo "$T/c.in" "$T/s.in"
+	exec 8<>"$T/s.in"	# the server never closes its side
+	etp_ns "$S" etpcat -w 10 -l 7002 <"$T/s.in" >/dev/null 2>&1 8>&- &
 	spid=$!
 	etp_wait_until 5 _listening 7002 || etp_fail_msg "no listener" || return 1
-	etp_ns "$C" etpcat -w 5 -p 40003 $SA 7002 <"$T/c.in" >/dev/null 2>"$T/err" &
-	cpid=$!
 	exec 7<>"$T/c.in"
+	etp_ns "$C" etpcat -w 5 -p 40003 $SA 7002 <"$T/c.in" >/dev/null 2>"$T/err" 7>&- &
+	cpid=$!
 	etp_wait_until 5 _est || { exec 7>&-; etp_fail_msg "not established"; return 1; }
 	etp_nft_drop "$S" input
 	start=${EPOCHREALTIME/./}
@@ -167,9 +169,11 @@ t_data_retries() {
 	etp_wait_pid $cpid 20
 	rc=$?
 	ms=$(ms_since "$start")
-	exec 7>&-
-	kill $spid 2>/dev/null
+	# Let S hear from C again before its etpcat closes, or its FIN would
+	# go unanswered (and the orphan retransmit) for minutes.
 	etp_nft_flush "$S"
+	exec 7>&- 8>&-
+	kill $spid 2>/dev/null
 	cat "$T/err"
 	echo "gave up after $ms ms; client Timeouts $(etp_stat "$C" Timeouts) RetransSegs $(etp_stat "$C" RetransSegs)"
 	[ $rc -eq 3 ] || etp_fail_msg "etpcat exit $rc, want 3" || return 1
@@ -179,6 +183,12 @@ t_data_retries() {
 
 _est() { [ "$(etp_proc_state "$C" 40003 7002)" = 01 ]; }
 _client_empty() { [ -z "$(ip netns exec "$C" awk 'NR > 1' /proc/net/etp)" ]; }
+t_empty() {
+	etp_wait_until 10 _client_empty || {
+		etp_proc_dump "$C"; etp_proc_dump "$S"
+		etp_fail_msg "connections left in the client namespace"
+	}
+}
 
 etp_result "connect_etimedout_after_syn_retries" t_connect_timeout
 etp_result "syn_sent_once_plus_syn_retries_times" t_syn_count
@@ -187,5 +197,5 @@ etp_result "attempt_fails_and_retrans_counted" t_counters
 etp_result "etpcat_w_1_gives_up_before_syn_retries" t_etpcat_w
 etp_result "syn_ack_sent_once_plus_synack_retries_times" t_synack_retries
 etp_result "data_unacknowledged_etimedout_after_retries" t_data_retries
-etp_result "no_connections_left_in_client" etp_wait_until 10 _client_empty
+etp_result "no_connections_left_in_client" t_empty
 ktap_finished

@@ -55,9 +55,9 @@ _listening() { [ "$(etp_proc_state "$NS" "$1")" = 0A ]; }
 # server PORT: a listener whose stdin is the fifo $T/s.PORT (held by fd 5).
 server() {
 	mkfifo "$T/s.$1"
+	exec 5<>"$T/s.$1"	# first, or opening the reading end blocks
 	etp_bg etp_ns "$NS" etpcat -w 20 -l "$1" <"$T/s.$1" >/dev/null 2>"$T/s.$1.err"
 	SPID=$!
-	exec 5<>"$T/s.$1"
 	etp_wait_until 5 _listening "$1"
 }
 
@@ -70,7 +70,7 @@ time_wait_lasts() {
 	# Client: sends nothing, half-closes at once, waits for the server.
 	etp_bg etp_ns "$NS" etpcat -w 5 -p "$cp" 127.0.0.1 "$sp" </dev/null >/dev/null 2>&1
 	etp_wait_until 5 _state_is "$cp" "$sp" 05 || etp_fail_msg "client never in FIN_WAIT2" || return 1
-	watch "$cp" "$sp" 06 10 >"$T/watch" 2>&1 &
+	watch "$cp" "$sp" 06 10 >"$T/watch" 2>&1 5>&- &
 	wpid=$!
 	sleep 0.1
 	exec 5>&-			# the server's FIN: client -> TIME_WAIT
@@ -126,7 +126,7 @@ t_fin_wait2() {
 
 	etp_sysctl "$NS" fin_timeout_ms 500
 	server 7104 || return 1
-	etp_ns "$NS" etpcat -w 5 -p 40104 127.0.0.1 7104 </dev/null >/dev/null 2>&1 &
+	etp_ns "$NS" etpcat -w 5 -p 40104 127.0.0.1 7104 </dev/null >/dev/null 2>&1 5>&- &
 	cpid=$!
 	etp_wait_until 5 _state_is 40104 7104 05 || etp_fail_msg "client never in FIN_WAIT2" || return 1
 	sleep 1.2
