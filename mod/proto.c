@@ -34,12 +34,13 @@ void etp_proto_mem_init(void)
 
 void etp_set_state(struct sock *sk, int state)
 {
+	/* The tracepoint first, while the socket still has its ports. */
+	inet_sk_set_state(sk, state);
 	if (state == TCP_CLOSE) {
 		etp_unhash(sk);
 		if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
 			etp_put_port(sk);
 	}
-	inet_sk_set_state(sk, state);
 }
 
 /* Final teardown of a socket that is closed and has no owner. */
