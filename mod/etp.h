@@ -209,6 +209,7 @@ extern struct proto etp_prot;
 /* proto.c */
 extern const struct proto_ops etp_stream_ops;
 int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+void etp_init_seq(struct sock *sk, u32 iss);
 void etp_set_state(struct sock *sk, int state);
 void etp_done(struct sock *sk);
 void etp_destroy(struct sock *sk);

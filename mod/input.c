@@ -583,15 +583,11 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	ep->rcv_nxt = cb->seq + 1;
 	ep->rcv_wup = ep->rcv_nxt;
 	ep->copied_seq = ep->rcv_nxt;
-	ep->iss = etp_isn(iph->daddr, iph->saddr, th->dest, th->source);
-	ep->snd_una = ep->iss;
-	ep->snd_nxt = ep->iss;
-	ep->snd_max = ep->iss;
-	ep->write_seq = ep->iss + 1;
+	etp_init_seq(child, etp_isn(iph->daddr, iph->saddr, th->dest,
+				    th->source));
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
 	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
-	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(net)->rto_initial_ms));
 	inet_sk_set_state(child, TCP_SYN_RECV);
 
 	rt = ip_route_output_ports(net, &newinet->cork.fl.u.ip4, child,

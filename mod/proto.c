@@ -153,6 +153,22 @@ void etp_listen_stop(struct sock *sk)
 	}
 }
 
+/* A new connection's send sequence space starts at iss (RFC 9293, 3.4.1). */
+void etp_init_seq(struct sock *sk, u32 iss)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	ep->iss = iss;
+	ep->snd_una = iss;
+	ep->snd_nxt = iss;
+	ep->snd_max = iss;
+	ep->write_seq = iss + 1;	/* the SYN takes iss */
+	ep->fin_queued = 0;
+	ep->backoff = 0;
+	ep->retries = 0;
+	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(sock_net(sk))->rto_initial_ms));
+}
+
 int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
 	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
@@ -206,20 +222,12 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 
 	ep->peer_mss = 0;
 	etp_set_mss(sk);
-	ep->iss = etp_isn(inet->inet_saddr, inet->inet_daddr,
-			  inet->inet_sport, inet->inet_dport);
-	ep->snd_una = ep->iss;
-	ep->snd_nxt = ep->iss;
-	ep->snd_max = ep->iss;
-	ep->write_seq = ep->iss + 1;
+	etp_init_seq(sk, etp_isn(inet->inet_saddr, inet->inet_daddr,
+				 inet->inet_sport, inet->inet_dport));
 	ep->snd_wnd = 0;
 	ep->rcv_nxt = 0;
 	ep->rcv_wup = 0;
 	ep->rcv_wnd = 0;
-	ep->fin_queued = 0;
-	ep->backoff = 0;
-	ep->retries = 0;
-	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(net)->rto_initial_ms));
 	atomic_set(&inet->inet_id, get_random_u16());
 
 	ETP_INC_STATS(net, ETP_MIB_ACTIVEOPENS);
