@@ -35,7 +35,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 cat_pair() {
 	local port=$1 sin=$2 cin=$3 spid
 
-	etp_ns "$NS" etpcat -v -w 10 -l "$port" <"$sin" >"$T/srv.out" 2>"$T/srv.err" &
+	ip netns exec "$NS" etpcat -v -w 10 -l "$port" <"$sin" >"$T/srv.out" 2>"$T/srv.err" &
 	spid=$!
 	etp_wait_until 5 _listening "$port" || { kill $spid; etp_fail_msg "no listener on $port"; return 1; }
 	timeout 30 ip netns exec "$NS" etpcat -v -w 10 127.0.0.1 "$port" <"$cin" \
@@ -85,7 +85,7 @@ t_refused() {
 t_listen_busy() {
 	local rc pid
 
-	etp_ns "$NS" etpcat -l 7002 </dev/null >/dev/null 2>&1 &
+	ip netns exec "$NS" etpcat -l 7002 </dev/null >/dev/null 2>&1 &
 	pid=$!
 	etp_wait_until 5 _listening 7002 || { kill $pid; etp_fail_msg "first listener missing"; return 1; }
 	etp_ns "$NS" etpcat -l 7002 </dev/null 2>"$T/err"
@@ -128,10 +128,10 @@ t_half_close() {
 
 	mkfifo "$T/srv.fifo"
 	exec 7<>"$T/srv.fifo"
-	etp_ns "$NS" etpcat -v -w 10 -l 7006 <"$T/srv.fifo" >"$T/srv.out" 2>"$T/srv.err" 7>&- &
+	ip netns exec "$NS" etpcat -v -w 10 -l 7006 <"$T/srv.fifo" >"$T/srv.out" 2>"$T/srv.err" 7>&- &
 	spid=$!
 	etp_wait_until 5 _listening 7006 || { exec 7>&-; etp_fail_msg "no listener"; return 1; }
-	echo request | etp_ns "$NS" etpcat -v -w 10 127.0.0.1 7006 >"$T/cli.out" 2>"$T/cli.err" 7>&- &
+	echo request | ip netns exec "$NS" etpcat -v -w 10 127.0.0.1 7006 >"$T/cli.out" 2>"$T/cli.err" 7>&- &
 	cpid=$!
 	# The server sees the request and the client's FIN ...
 	etp_wait_until 10 grep -q "peer closed" "$T/srv.err" ||
@@ -205,7 +205,7 @@ t_accept_timeout() {
 t_reset_exit_3() {
 	local spid rc
 
-	etp_ns "$NS" etp_hold -t 20 sink:7009 >/dev/null 2>&1 &
+	ip netns exec "$NS" etp_hold -t 20 sink:7009 >/dev/null 2>&1 &
 	spid=$!
 	etp_wait_until 5 _listening 7009 || { kill $spid; etp_fail_msg "no listener"; return 1; }
 	( sleep 0.5; kill $spid ) &

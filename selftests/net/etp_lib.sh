@@ -203,7 +203,10 @@ _etp_ns_drained() {
 	[ -z "$(ip netns exec "$1" awk 'NR > 1 && $4 != "06"' /proc/net/etp 2>/dev/null)" ]
 }
 
-# etp_ns NS CMD...: run CMD in namespace NS.
+# etp_ns NS CMD...: run CMD in namespace NS. (To start one in the
+# background, use "ip netns exec NS CMD &" itself: then $! is CMD's pid,
+# which ip keeps when it execs CMD, not the pid of a subshell running this
+# function, and killing $! kills CMD.)
 etp_ns() {
 	local ns=$1
 

@@ -82,10 +82,10 @@ _listening() { [ "$(etp_proc_state "$S" $SP)" = 0A ]; }
 # so that opening the reading end does not block.)
 mkfifo "$T/c.in" "$T/s.in"
 exec 5<>"$T/s.in" 6<>"$T/c.in"
-etp_bg etp_ns "$S" etpcat -v -w 20 -l -s $SA $SP <"$T/s.in" >"$T/s.out" 2>"$T/s.err"
+etp_bg ip netns exec "$S" etpcat -v -w 20 -l -s $SA $SP <"$T/s.in" >"$T/s.out" 2>"$T/s.err"
 SPID=$!
 etp_wait_until 5 _listening || true
-etp_bg etp_ns "$C" etpcat -v -w 20 -p $CP $SA $SP <"$T/c.in" >"$T/c.out" 2>"$T/c.err"
+etp_bg ip netns exec "$C" etpcat -v -w 20 -p $CP $SA $SP <"$T/c.in" >"$T/c.out" 2>"$T/c.err"
 CPID=$!
 
 # 1

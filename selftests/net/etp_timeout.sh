@@ -48,7 +48,7 @@ t_connect_timeout() {
 	etp_sysctl "$C" rto_initial_ms 250
 	etp_nft_drop "$S" output || return "$KSFT_SKIP"
 	rm -f "$T/ready"
-	etp_ns "$S" etp_sniff -p 7000 -t 8 -r "$T/ready" >"$T/syns" 2>&1 &
+	ip netns exec "$S" etp_sniff -p 7000 -t 8 -r "$T/ready" >"$T/syns" 2>&1 &
 	spid=$!
 	etp_wait_file 5 "$T/ready" || etp_fail_msg "sniffer not ready" || return 1
 	start=${EPOCHREALTIME/./}
@@ -124,14 +124,14 @@ t_synack_retries() {
 	etp_sysctl "$S" synack_retries 2
 	etp_sysctl "$S" rto_initial_ms 250
 	etp_nft_drop "$C" output "ip length 40" || return "$KSFT_SKIP"
-	etp_ns "$S" etpcat -w 10 -l 7001 </dev/null >/dev/null 2>&1 &
+	ip netns exec "$S" etpcat -w 10 -l 7001 </dev/null >/dev/null 2>&1 &
 	spid=$!
 	etp_wait_until 5 _listening 7001 || etp_fail_msg "no listener" || return 1
 	rm -f "$T/ready"
-	etp_ns "$C" etp_sniff -p 7001 -t 4 -r "$T/ready" >"$T/synacks" 2>&1 &
+	ip netns exec "$C" etp_sniff -p 7001 -t 4 -r "$T/ready" >"$T/synacks" 2>&1 &
 	sniff=$!
 	etp_wait_file 5 "$T/ready" || etp_fail_msg "sniffer not ready" || return 1
-	etp_ns "$C" timeout 5 etpcat -p 40002 $SA 7001 </dev/null >/dev/null 2>&1 &
+	ip netns exec "$C" timeout 5 etpcat -p 40002 $SA 7001 </dev/null >/dev/null 2>&1 &
 	cpid=$!
 	etp_wait_pid $sniff 10
 	# Let the client's FIN through, so that S can answer it with a reset.
@@ -156,11 +156,11 @@ t_data_retries() {
 	etp_sysctl "$C" rto_max_ms 400
 	mkfifo "$T/c.in" "$T/s.in"
 	exec 8<>"$T/s.in"	# the server never closes its side
-	etp_ns "$S" etpcat -w 10 -l 7002 <"$T/s.in" >/dev/null 2>&1 8>&- &
+	ip netns exec "$S" etpcat -w 10 -l 7002 <"$T/s.in" >/dev/null 2>&1 8>&- &
 	spid=$!
 	etp_wait_until 5 _listening 7002 || etp_fail_msg "no listener" || return 1
 	exec 7<>"$T/c.in"
-	etp_ns "$C" etpcat -w 5 -p 40003 $SA 7002 <"$T/c.in" >/dev/null 2>"$T/err" 7>&- &
+	ip netns exec "$C" etpcat -w 5 -p 40003 $SA 7002 <"$T/c.in" >/dev/null 2>"$T/err" 7>&- &
 	cpid=$!
 	etp_wait_until 5 _est || { exec 7>&-; etp_fail_msg "not established"; return 1; }
 	etp_nft_drop "$S" input
@@ -186,6 +186,7 @@ _client_empty() { [ -z "$(ip netns exec "$C" awk 'NR > 1' /proc/net/etp)" ]; }
 t_empty() {
 	etp_wait_until 10 _client_empty || {
 		etp_proc_dump "$C"; etp_proc_dump "$S"
+		echo "S: InNoSocket $(etp_stat "$S" InNoSocket) OutRsts $(etp_stat "$S" OutRsts); C: InRsts $(etp_stat "$C" InRsts) InUnacceptable $(etp_stat "$C" InUnacceptable) ChallengeAcks $(etp_stat "$C" ChallengeAcks)"
 		etp_fail_msg "connections left in the client namespace"
 	}
 }

@@ -56,7 +56,7 @@ _listening() { [ "$(etp_proc_state "$NS" "$1")" = 0A ]; }
 server() {
 	mkfifo "$T/s.$1"
 	exec 5<>"$T/s.$1"	# first, or opening the reading end blocks
-	etp_bg etp_ns "$NS" etpcat -w 20 -l "$1" <"$T/s.$1" >/dev/null 2>"$T/s.$1.err"
+	etp_bg ip netns exec "$NS" etpcat -w 20 -l "$1" <"$T/s.$1" >/dev/null 2>"$T/s.$1.err"
 	SPID=$!
 	etp_wait_until 5 _listening "$1"
 }
@@ -68,7 +68,7 @@ time_wait_lasts() {
 	etp_sysctl "$NS" msl_ms "$msl"
 	server "$sp" || return 1
 	# Client: sends nothing, half-closes at once, waits for the server.
-	etp_bg etp_ns "$NS" etpcat -w 5 -p "$cp" 127.0.0.1 "$sp" </dev/null >/dev/null 2>&1
+	etp_bg ip netns exec "$NS" etpcat -w 5 -p "$cp" 127.0.0.1 "$sp" </dev/null >/dev/null 2>&1
 	etp_wait_until 5 _state_is "$cp" "$sp" 05 || etp_fail_msg "client never in FIN_WAIT2" || return 1
 	watch "$cp" "$sp" 06 10 >"$T/watch" 2>&1 5>&- &
 	wpid=$!
@@ -92,7 +92,7 @@ t_port_held() {
 
 	etp_sysctl "$NS" msl_ms 1500
 	server 7103 || return 1
-	etp_bg etp_ns "$NS" etpcat -w 5 -p 40103 127.0.0.1 7103 </dev/null >/dev/null 2>&1
+	etp_bg ip netns exec "$NS" etpcat -w 5 -p 40103 127.0.0.1 7103 </dev/null >/dev/null 2>&1
 	etp_wait_until 5 _state_is 40103 7103 05 || etp_fail_msg "client never in FIN_WAIT2" || return 1
 	exec 5>&-
 	etp_wait_until 5 _state_is 40103 7103 06 || etp_fail_msg "no TIME_WAIT" || return 1
@@ -126,7 +126,7 @@ t_fin_wait2() {
 
 	etp_sysctl "$NS" fin_timeout_ms 500
 	server 7104 || return 1
-	etp_ns "$NS" etpcat -w 5 -p 40104 127.0.0.1 7104 </dev/null >/dev/null 2>&1 5>&- &
+	ip netns exec "$NS" etpcat -w 5 -p 40104 127.0.0.1 7104 </dev/null >/dev/null 2>&1 5>&- &
 	cpid=$!
 	etp_wait_until 5 _state_is 40104 7104 05 || etp_fail_msg "client never in FIN_WAIT2" || return 1
 	sleep 1.2

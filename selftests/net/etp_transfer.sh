@@ -29,6 +29,9 @@ CA=10.253.5.1
 SA=10.253.5.2
 T=$ETP_TMP
 PORT=7100
+# Seconds one transfer may take. The slowest impaired case needs about 10 s
+# under TCG emulation; one that has stalled is not waited for much longer.
+LIMIT=60
 ktap_print_header
 if ! etp_ns_add "$C" "$S" || ! etp_veth "$C" $CA "$S" $SA; then
 	ktap_skip_all "cannot build the veth topology"
@@ -68,11 +71,11 @@ xfer() {
 	fi
 	netem "$@" || return 1
 	PORT=$((PORT + 1))
-	etp_ns "$S" etp-xfer -q -P "$proto" -t 150 -n "$bytes" -l $PORT >"$T/s.out" 2>"$T/s.err" &
+	ip netns exec "$S" etp-xfer -q -P "$proto" -t "$LIMIT" -n "$bytes" -l $PORT >"$T/s.out" 2>"$T/s.err" &
 	spid=$!
-	etp_ns "$C" etp-xfer -q -P "$proto" -t 150 -r 10 -n "$bytes" $SA $PORT >"$T/c.out" 2>"$T/c.err"
+	etp_ns "$C" etp-xfer -q -P "$proto" -t "$LIMIT" -r 10 -n "$bytes" $SA $PORT >"$T/c.out" 2>"$T/c.err"
 	rc_c=$?
-	etp_wait_pid $spid 160
+	etp_wait_pid $spid $((LIMIT + 10))
 	rc_s=$?
 	netem none
 	cat "$T/c.err" "$T/s.err"
