@@ -85,7 +85,7 @@ if [ "$ROLE" = a ]; then
 	show_proc "listening on $LOCAL:$SP"
 	etp_2vm_barrier 25401 120 || fail "VM b did not show up"
 
-	# (b may already have sent everything and closed its side)
+	# (b waits a second before it sends and closes; "08" if we missed it)
 	wait_state $SP $CP "01 08" 60
 	show_proc "connection from VM b established"
 	# b sends its data and closes its side: a is in CLOSE_WAIT.
@@ -110,6 +110,7 @@ else
 	PID=$!
 	wait_state $CP $SP 01 30
 	show_proc "connected to VM a"
+	sleep 1			# time for VM a to look at the ESTABLISHED connection
 	cat "$T/data" >&6
 	exec 6>&-		# our FIN: FIN_WAIT1, then FIN_WAIT2 once a ACKs it
 	wait_state $CP $SP "05 06" 30
