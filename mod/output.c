@@ -160,8 +160,14 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	ETP_INC_STATS(sock_net(sk), ETP_MIB_OUTSEGS);
 	if (flags & ETP_FLAG_RST)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OUTRSTS);
-	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
-	return net_xmit_eval(err);
+	/*
+	 * A segment dropped below us (a netfilter rule, a full queue) is
+	 * lost like one dropped on the wire: it counts as sent, and the
+	 * retransmission timer recovers it. Only a segment that could not
+	 * be built is reported.
+	 */
+	ip_queue_xmit(sk, skb, &inet->cork.fl);
+	return 0;
 }
 
 void etp_send_ack(struct sock *sk)
@@ -201,7 +207,9 @@ static void etp_sent(struct sock *sk, u32 seq, u32 end)
 		ep->total_retrans++;
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_RETRANSSEGS);
 	} else {
-		ep->bytes_sent += end - seq;
+		/* Payload only: a FIN takes a sequence number, not a byte. */
+		if (etp_before(seq, ep->write_seq))
+			ep->bytes_sent += min_t(u32, end, ep->write_seq) - seq;
 		if (!ep->rtt_pending) {
 			/* RFC 6298, 3: time one segment at a time. */
 			ep->rtt_pending = 1;

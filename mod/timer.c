@@ -92,6 +92,14 @@ void etp_rearm_rtx(struct sock *sk)
 			sk_reset_timer(sk, &ep->rtx_timer,
 				       jiffies + etp_rto_backed_off(sk));
 		}
+	} else if (etp_before(ep->snd_nxt, ep->write_seq) ||
+		   (ep->fin_queued && ep->snd_max != ep->write_seq + 1)) {
+		/* Unsent data or FIN: a segment could not be built. Retry. */
+		if (!timer_pending(&ep->rtx_timer)) {
+			ep->persist = 0;
+			sk_reset_timer(sk, &ep->rtx_timer,
+				       jiffies + etp_rto_min(sk));
+		}
 	} else {
 		ep->persist = 0;
 		sk_stop_timer(sk, &ep->rtx_timer);
@@ -140,8 +148,10 @@ static void etp_retransmit_timeout(struct sock *sk)
 		etp_probe_window(sk);
 		return;
 	}
-	if (ep->snd_una == ep->snd_max)
+	if (ep->snd_una == ep->snd_max) {
+		etp_push(sk);	/* nothing in flight: send what waits */
 		return;
+	}
 
 	ep->timeouts++;
 	ETP_INC_STATS(sock_net(sk), ETP_MIB_TIMEOUTS);
