@@ -36,6 +36,8 @@ if ! etp_ns_add "$C" "$S" || ! etp_veth "$C" $CA "$S" $SA; then
 	exit "$KSFT_SKIP"
 fi
 ktap_set_plan 8
+TRACING=yes
+etp_trace_start || TRACING=
 
 ms_since() { echo $(((${EPOCHREALTIME/./} - $1) / 1000)); }
 
@@ -186,7 +188,11 @@ _client_empty() { [ -z "$(ip netns exec "$C" awk 'NR > 1' /proc/net/etp)" ]; }
 t_empty() {
 	etp_wait_until 10 _client_empty || {
 		etp_proc_dump "$C"; etp_proc_dump "$S"
-		echo "S: InNoSocket $(etp_stat "$S" InNoSocket) OutRsts $(etp_stat "$S" OutRsts); C: InRsts $(etp_stat "$C" InRsts) InUnacceptable $(etp_stat "$C" InUnacceptable) ChallengeAcks $(etp_stat "$C" ChallengeAcks)"
+		local ns
+		for ns in "$C" "$S"; do
+			echo "${ns##*-}: $(ip netns exec "$ns" sed -n 2p /proc/net/etp_stat)"
+		done
+		[ -n "$TRACING" ] && etp_trace_raw | grep -E "port=40002 " | sed 's/^ */trace: /'
 		etp_fail_msg "connections left in the client namespace"
 	}
 }
