@@ -415,6 +415,13 @@ etp_rmmod_wait() {
 	done
 }
 
+# etp_module_settle SECS: wait until no ETP socket holds the module (the
+# namespaces a test deleted are dismantled in the background). Bounded;
+# never fails.
+etp_module_settle() {
+	etp_wait_until "$1" test "$(etp_module_refcnt)" -le 0 || true
+}
+
 # --- two VMs ---------------------------------------------------------------
 
 # etp_2vm_init ROLE: check the role ("a" or "b") and the addresses the VM
