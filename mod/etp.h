@@ -27,6 +27,7 @@
 #include <linux/list.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
+#include <net/ip.h>
 #include <net/tcp_states.h>
 #include <net/netns/generic.h>
 #include <linux/etp.h>
@@ -49,6 +50,7 @@ static inline bool etp_between(u32 seq, u32 low, u32 high)
 
 /* Per-skb control block for received segments and queued data. */
 struct etp_skb_cb {
+	struct inet_skb_parm	h4;	/* IP's, kept: inet_sdif() reads it */
 	u32	seq;		/* first sequence number */
 	u32	end_seq;	/* seq + SYN + FIN + payload length */
 	u32	ack;		/* acknowledgment number */
@@ -77,6 +79,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_SYN_RETRIES_DEFAULT		6
 #define ETP_SYNACK_RETRIES_DEFAULT	5
 #define ETP_RETRIES_DEFAULT		15
+#define ETP_ORPHAN_RETRIES_DEFAULT	8	/* TCP's when tcp_orphan_retries is 0 */
 #define ETP_FIN_TIMEOUT_MS_DEFAULT	60000
 #define ETP_RTO_MIN_MS_DEFAULT		200
 #define ETP_RTO_MAX_MS_DEFAULT		120000
@@ -96,6 +99,7 @@ struct etp_net {
 	int			syn_retries;
 	int			synack_retries;
 	int			retries;
+	int			orphan_retries;
 	int			fin_timeout_ms;
 	int			rto_min_ms;
 	int			rto_max_ms;
@@ -186,8 +190,9 @@ static inline struct etp_sock *etp_sk(const struct sock *sk)
  * released and this small record keeps the 4-tuple and the port for
  * 2 * MSL. It does not hold the module, so rmmod is possible while
  * entries exist: module and namespace exit reap them. It shares struct
- * sock_common with full sockets, so one hash chain holds both and
- * skc_state tells them apart.
+ * sock_common with full sockets, so one hash chain holds both; an entry
+ * has no skc_prot, which never changes, while a socket's skc_state may
+ * (a reader must not trust it to tell the two apart).
  */
 struct etp_tw {
 	struct sock_common	common;	/* must be first */
@@ -197,6 +202,11 @@ struct etp_tw {
 	struct timer_list	timer;
 	struct rcu_head		rcu;
 };
+
+static inline bool etp_is_tw(const struct sock_common *skc)
+{
+	return !skc->skc_prot;
+}
 
 static inline struct etp_tw *etp_tw(const struct sock_common *skc)
 {
@@ -229,6 +239,7 @@ void etp_inherit_port(struct sock *parent, struct sock *child);
 int etp_ehash_insert(struct sock *sk);
 struct sock_common *etp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			       __be32 daddr, __be16 dport, int dif, int sdif);
+void etp_skc_put(struct sock_common *skc);
 void etp_time_wait(struct sock *sk);
 void etp_tw_put(struct etp_tw *tw);
 bool etp_tw_deschedule(struct etp_tw *tw);

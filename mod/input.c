@@ -25,6 +25,7 @@ static bool etp_parse_options(const struct etphdr *th, struct etp_skb_cb *cb)
 	const u8 *opt = (const u8 *)(th + 1);
 	int len = (th->doff_res >> 4) * 4 - ETP_HDR_LEN;
 
+	cb->mss = 0;
 	while (len > 0) {
 		u8 kind = opt[0], olen;
 
@@ -255,8 +256,9 @@ static bool etp_child_ready(struct sock *sk)
 	bool queued = false;
 
 	spin_lock_bh(&lep->accept_lock);
+	/* As in TCP, a backlog of n holds n + 1: listen(fd, 0) takes one. */
 	if (!lep->listen_closed &&
-	    lep->accept_qlen < READ_ONCE(parent->sk_max_ack_backlog)) {
+	    lep->accept_qlen <= READ_ONCE(parent->sk_max_ack_backlog)) {
 		list_move_tail(&ep->child_node, &lep->accept_queue);
 		lep->syn_qlen--;
 		lep->accept_qlen++;
@@ -545,7 +547,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	if (!(cb->flags & ETP_FLAG_SYN))
 		return;
 
-	if (READ_ONCE(lep->accept_qlen) >= READ_ONCE(sk->sk_max_ack_backlog) ||
+	if (READ_ONCE(lep->accept_qlen) > READ_ONCE(sk->sk_max_ack_backlog) ||
 	    READ_ONCE(lep->syn_qlen) >=
 	    2 * READ_ONCE(sk->sk_max_ack_backlog) + 16) {
 		ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
@@ -654,10 +656,7 @@ static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
 			etp_listen_rcv((struct sock *)skc, skb);
 			sock_put((struct sock *)skc);
 		} else if (skc) {
-			if (skc->skc_state == TCP_TIME_WAIT)
-				etp_tw_put(etp_tw(skc));
-			else
-				sock_put((struct sock *)skc);
+			etp_skc_put(skc);
 		} else {
 			etp_v4_send_reset(net, skb);
 		}
@@ -737,8 +736,8 @@ int etp_v4_rcv(struct sk_buff *skb)
 	}
 
 	th = etp_hdr(skb);
+	/* IP's part of skb->cb stays; ETP's fields are all written below. */
 	cb = ETP_SKB_CB(skb);
-	memset(cb, 0, sizeof(*cb));
 	if (!etp_flags_ok(th->flags)) {
 		drop = ETP_MIB_INBADFLAGS;
 		goto discard;
@@ -753,8 +752,9 @@ int etp_v4_rcv(struct sk_buff *skb)
 	cb->window = ntohs(th->window);
 	__skb_pull(skb, doff);
 	/* ETP ignores data on a SYN; the peer sends it again later. */
-	if (cb->flags & ETP_FLAG_SYN)
-		skb_trim(skb, 0);
+	if ((cb->flags & ETP_FLAG_SYN) && pskb_trim(skb, 0))
+		goto discard;
+	th = etp_hdr(skb);	/* the trim may have moved the header */
 	cb->end_seq = cb->seq + skb->len + !!(cb->flags & ETP_FLAG_SYN) +
 		      !!(cb->flags & ETP_FLAG_FIN);
 
@@ -766,7 +766,7 @@ int etp_v4_rcv(struct sk_buff *skb)
 		etp_v4_send_reset(net, skb);
 		goto discard;
 	}
-	if (skc->skc_state == TCP_TIME_WAIT) {
+	if (etp_is_tw(skc)) {
 		etp_tw_rcv(etp_tw(skc), skb);
 		goto discard;
 	}
@@ -831,7 +831,7 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 			 inet_iif(skb), 0);
 	if (!skc)
 		return -ENOENT;
-	if (skc->skc_state == TCP_TIME_WAIT) {
+	if (etp_is_tw(skc)) {
 		etp_tw_put(etp_tw(skc));
 		return 0;
 	}

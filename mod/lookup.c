@@ -11,7 +11,11 @@
  * lhash and ehash walk the chains under RCU and take a reference with
  * refcount_inc_not_zero(); sockets are freed after a grace period
  * (SOCK_RCU_FREE) and TIME_WAIT entries through call_rcu(), so a reader
- * never touches freed memory.
+ * never touches freed memory. A socket can leave one chain and join
+ * another while a reader stands on it (a failed connect() followed by
+ * listen() or another connect()), so lhash and ehash chains are
+ * hlist_nulls lists ending in their bucket number: a reader that ends in
+ * the wrong bucket starts again instead of missing an entry.
  */
 #include <linux/jhash.h>
 #include <linux/siphash.h>
@@ -24,8 +28,11 @@
 #include "etp.h"
 
 struct etp_bucket {
-	spinlock_t		lock;	/* writers of chain */
-	struct hlist_head	chain;
+	spinlock_t			lock;	/* writers of the chain */
+	union {
+		struct hlist_head	chain;	/* bhash, by skc_bind_node */
+		struct hlist_nulls_head	nchain;	/* lhash, ehash, by skc_nulls_node */
+	};
 };
 
 struct etp_table {
@@ -48,7 +55,7 @@ static struct kmem_cache *etp_tw_cachep;
 static siphash_key_t etp_isn_key __read_mostly;
 static u32 etp_hash_seed __read_mostly;
 
-static int etp_table_alloc(struct etp_table *t, unsigned int size)
+static int etp_table_alloc(struct etp_table *t, unsigned int size, bool nulls)
 {
 	unsigned int i;
 
@@ -57,7 +64,10 @@ static int etp_table_alloc(struct etp_table *t, unsigned int size)
 		return -ENOMEM;
 	for (i = 0; i < size; i++) {
 		spin_lock_init(&t->buckets[i].lock);
-		INIT_HLIST_HEAD(&t->buckets[i].chain);
+		if (nulls)
+			INIT_HLIST_NULLS_HEAD(&t->buckets[i].nchain, i);
+		else
+			INIT_HLIST_HEAD(&t->buckets[i].chain);
 	}
 	t->mask = size - 1;
 	return 0;
@@ -72,9 +82,9 @@ int etp_hash_init(void)
 					  SLAB_HWCACHE_ALIGN, NULL);
 	if (!etp_tw_cachep)
 		return -ENOMEM;
-	if (etp_table_alloc(&etp_ehash, ETP_EHASH_SIZE) ||
-	    etp_table_alloc(&etp_bhash, ETP_BHASH_SIZE) ||
-	    etp_table_alloc(&etp_lhash, ETP_LHASH_SIZE)) {
+	if (etp_table_alloc(&etp_ehash, ETP_EHASH_SIZE, true) ||
+	    etp_table_alloc(&etp_bhash, ETP_BHASH_SIZE, false) ||
+	    etp_table_alloc(&etp_lhash, ETP_LHASH_SIZE, true)) {
 		etp_hash_exit();
 		return -ENOMEM;
 	}
@@ -140,32 +150,55 @@ static bool etp_ematch(const struct sock_common *skc, const struct net *net,
 	       etp_dev_match(skc->skc_bound_dev_if, dif, sdif);
 }
 
-/*
- * Find the socket for a segment from saddr:sport to daddr:dport: first a
- * connection or TIME_WAIT entry with that exact 4-tuple, then the most
- * specific listener. Returns a referenced entry or NULL; the caller tells
- * TIME_WAIT entries apart by skc_state.
- */
-struct sock_common *etp_lookup(struct net *net, __be32 saddr, __be16 sport,
-			       __be32 daddr, __be16 dport, int dif, int sdif)
+/* Drop a reference taken on a socket or a TIME_WAIT entry. */
+void etp_skc_put(struct sock_common *skc)
 {
-	u16 lport = ntohs(dport);
-	struct sock_common *skc, *best = NULL;
-	struct etp_bucket *b;
-	int score, best_score = 0;
+	if (etp_is_tw(skc))
+		etp_tw_put(etp_tw(skc));
+	else
+		sock_put((struct sock *)skc);
+}
 
-	rcu_read_lock();
-	b = etp_ebucket(net, daddr, lport, saddr, sport);
-	hlist_for_each_entry_rcu(skc, &b->chain, skc_node) {
-		if (etp_ematch(skc, net, saddr, sport, daddr, lport, dif, sdif) &&
-		    refcount_inc_not_zero(&skc->skc_refcnt)) {
-			rcu_read_unlock();
+static struct sock_common *etp_lookup_established(struct net *net,
+						  __be32 saddr, __be16 sport,
+						  __be32 daddr, u16 lport,
+						  int dif, int sdif)
+{
+	struct etp_bucket *b = etp_ebucket(net, daddr, lport, saddr, sport);
+	unsigned long slot = b - etp_ehash.buckets;
+	struct hlist_nulls_node *node;
+	struct sock_common *skc;
+
+begin:
+	hlist_nulls_for_each_entry_rcu(skc, node, &b->nchain, skc_nulls_node) {
+		if (!etp_ematch(skc, net, saddr, sport, daddr, lport, dif, sdif))
+			continue;
+		if (!refcount_inc_not_zero(&skc->skc_refcnt))
+			continue;
+		/* It may have been rehashed under us: check it again. */
+		if (etp_ematch(skc, net, saddr, sport, daddr, lport, dif, sdif))
 			return skc;
-		}
+		etp_skc_put(skc);
+		goto begin;
 	}
+	if (get_nulls_value(node) != slot)
+		goto begin;
+	return NULL;
+}
 
-	b = etp_port_bucket(&etp_lhash, net, lport);
-	hlist_for_each_entry_rcu(skc, &b->chain, skc_node) {
+static struct sock_common *etp_lookup_listener(struct net *net, __be32 daddr,
+					       u16 lport, int dif, int sdif)
+{
+	struct etp_bucket *b = etp_port_bucket(&etp_lhash, net, lport);
+	unsigned long slot = b - etp_lhash.buckets;
+	struct sock_common *skc, *best;
+	struct hlist_nulls_node *node;
+	int score, best_score;
+
+begin:
+	best = NULL;
+	best_score = 0;
+	hlist_nulls_for_each_entry_rcu(skc, node, &b->nchain, skc_nulls_node) {
 		if (skc->skc_num != lport || !net_eq(read_pnet(&skc->skc_net), net))
 			continue;
 		if (skc->skc_rcv_saddr && skc->skc_rcv_saddr != daddr)
@@ -178,10 +211,32 @@ struct sock_common *etp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			best_score = score;
 		}
 	}
+	if (get_nulls_value(node) != slot)
+		goto begin;
 	if (best && !refcount_inc_not_zero(&best->skc_refcnt))
 		best = NULL;
-	rcu_read_unlock();
 	return best;
+}
+
+/*
+ * Find the socket for a segment from saddr:sport to daddr:dport: first a
+ * connection or TIME_WAIT entry with that exact 4-tuple, then the most
+ * specific listener. Returns a referenced entry or NULL; etp_is_tw() tells
+ * TIME_WAIT entries apart and etp_skc_put() drops either kind.
+ */
+struct sock_common *etp_lookup(struct net *net, __be32 saddr, __be16 sport,
+			       __be32 daddr, __be16 dport, int dif, int sdif)
+{
+	u16 lport = ntohs(dport);
+	struct sock_common *skc;
+
+	rcu_read_lock();
+	skc = etp_lookup_established(net, saddr, sport, daddr, lport, dif,
+				     sdif);
+	if (!skc)
+		skc = etp_lookup_listener(net, daddr, lport, dif, sdif);
+	rcu_read_unlock();
+	return skc;
 }
 
 /* True if skc2 keeps sk from binding its port (TCP's SO_REUSEADDR rules). */
@@ -339,10 +394,11 @@ int etp_ehash_insert(struct sock *sk)
 {
 	struct etp_bucket *b = etp_sk_ebucket(&sk->__sk_common);
 	struct net *net = sock_net(sk);
+	struct hlist_nulls_node *node;
 	struct sock_common *skc;
 
 	spin_lock_bh(&b->lock);
-	hlist_for_each_entry(skc, &b->chain, skc_node) {
+	hlist_nulls_for_each_entry(skc, node, &b->nchain, skc_nulls_node) {
 		if (etp_ematch(skc, net, sk->sk_daddr, sk->sk_dport,
 			       sk->sk_rcv_saddr, sk->sk_num,
 			       sk->sk_bound_dev_if, 0)) {
@@ -350,7 +406,7 @@ int etp_ehash_insert(struct sock *sk)
 			return -EADDRNOTAVAIL;
 		}
 	}
-	hlist_add_head_rcu(&sk->sk_node, &b->chain);
+	hlist_nulls_add_head_rcu(&sk->sk_nulls_node, &b->nchain);
 	etp_sk(sk)->in_table = ETP_TABLE_EHASH;
 	spin_unlock_bh(&b->lock);
 	sock_prot_inuse_add(net, sk->sk_prot, 1);
@@ -386,7 +442,7 @@ int etp_hash(struct sock *sk)
 		return err;
 	b = etp_port_bucket(&etp_lhash, sock_net(sk), inet_sk(sk)->inet_num);
 	spin_lock_bh(&b->lock);
-	hlist_add_head_rcu(&sk->sk_node, &b->chain);
+	hlist_nulls_add_head_rcu(&sk->sk_nulls_node, &b->nchain);
 	etp_sk(sk)->in_table = ETP_TABLE_LHASH;
 	spin_unlock_bh(&b->lock);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
@@ -405,7 +461,7 @@ void etp_unhash(struct sock *sk)
 	else
 		b = etp_sk_ebucket(&sk->__sk_common);
 	spin_lock_bh(&b->lock);
-	hlist_del_init_rcu(&sk->sk_node);
+	hlist_nulls_del_init_rcu(&sk->sk_nulls_node);
 	ep->in_table = ETP_TABLE_NONE;
 	spin_unlock_bh(&b->lock);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
@@ -433,7 +489,7 @@ static void etp_tw_unhash(struct etp_tw *tw)
 	struct etp_bucket *b = etp_sk_ebucket(skc);
 
 	spin_lock_bh(&b->lock);
-	hlist_del_init_rcu(&skc->skc_node);
+	hlist_nulls_del_init_rcu(&skc->skc_nulls_node);
 	spin_unlock_bh(&b->lock);
 
 	b = etp_port_bucket(&etp_bhash, read_pnet(&skc->skc_net), skc->skc_num);
@@ -485,13 +541,13 @@ void etp_time_wait(struct sock *sk)
 	struct etp_bucket *b;
 	struct etp_tw *tw;
 
-	inet_sk_set_state(sk, TCP_TIME_WAIT);
 	tw = kmem_cache_zalloc(etp_tw_cachep, GFP_ATOMIC);
 	if (!tw) {
 		/* Like TCP when its TIME_WAIT table is full: close now. */
 		etp_done(sk);
 		return;
 	}
+	/* skc_prot stays NULL: that is what marks a TIME_WAIT entry. */
 	skc = &tw->common;
 	skc->skc_family = AF_INET;
 	skc->skc_state = TCP_TIME_WAIT;
@@ -511,27 +567,38 @@ void etp_time_wait(struct sock *sk)
 	/* The entry replaces the socket in ehash and in bhash. */
 	b = etp_sk_ebucket(skc);
 	spin_lock_bh(&b->lock);
-	hlist_add_head_rcu(&skc->skc_node, &b->chain);
+	hlist_nulls_add_head_rcu(&skc->skc_nulls_node, &b->nchain);
 	if (ep->in_table == ETP_TABLE_EHASH) {
-		hlist_del_init_rcu(&sk->sk_node);
+		hlist_nulls_del_init_rcu(&sk->sk_nulls_node);
 		ep->in_table = ETP_TABLE_NONE;
 		sock_prot_inuse_add(net, sk->sk_prot, -1);
 	}
-	spin_unlock_bh(&b->lock);
-
-	b = etp_port_bucket(&etp_bhash, net, skc->skc_num);
-	spin_lock_bh(&b->lock);
-	hlist_add_head(&skc->skc_bind_node, &b->chain);
-	hlist_del_init(&sk->sk_bind_node);
 	spin_unlock_bh(&b->lock);
 
 	mod_timer(&tw->timer, jiffies + etp_tw_len(net));
 	ETP_INC_STATS(net, ETP_MIB_TIMEWAITCREATED);
 
 	/*
-	 * The connection lives on in the entry, so the socket leaves
-	 * TIME_WAIT without another state-change event.
+	 * Only now, with the socket out of ehash, may its state say
+	 * TIME_WAIT (for the tracepoint). The connection lives on in the
+	 * entry, so the socket then leaves TIME_WAIT without another
+	 * state-change event.
 	 */
+	inet_sk_set_state(sk, TCP_TIME_WAIT);
+
+	/*
+	 * The entry holds the port too. A socket whose user bound the port
+	 * keeps it as well, as TCP's does; any other gives it up.
+	 */
+	b = etp_port_bucket(&etp_bhash, net, skc->skc_num);
+	spin_lock_bh(&b->lock);
+	hlist_add_head(&skc->skc_bind_node, &b->chain);
+	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK)) {
+		hlist_del_init(&sk->sk_bind_node);
+		inet_sk(sk)->inet_num = 0;
+		inet_sk(sk)->inet_sport = 0;
+	}
+	spin_unlock_bh(&b->lock);
 	etp_clear_timers(sk);
 	/* Pairs with the lockless state reads of poll and /proc. */
 	smp_store_release(&sk->sk_state, TCP_CLOSE);
@@ -549,14 +616,16 @@ void etp_tw_reap(struct net *net)
 
 	for (i = 0; i <= etp_ehash.mask; i++) {
 		struct etp_bucket *b = &etp_ehash.buckets[i];
+		struct hlist_nulls_node *node;
 		struct sock_common *skc;
 		struct etp_tw *tw;
 
 restart:
 		tw = NULL;
 		spin_lock_bh(&b->lock);
-		hlist_for_each_entry(skc, &b->chain, skc_node) {
-			if (skc->skc_state == TCP_TIME_WAIT &&
+		hlist_nulls_for_each_entry(skc, node, &b->nchain,
+					   skc_nulls_node) {
+			if (etp_is_tw(skc) &&
 			    net_eq(read_pnet(&skc->skc_net), net) &&
 			    refcount_inc_not_zero(&skc->skc_refcnt)) {
 				tw = etp_tw(skc);
@@ -582,12 +651,14 @@ static void etp_walk_table(struct etp_table *t, struct net *net,
 
 	for (i = 0; i <= t->mask; i++) {
 		struct etp_bucket *b = &t->buckets[i];
+		struct hlist_nulls_node *node;
 		struct sock_common *skc;
 
-		if (hlist_empty(&b->chain))
+		if (hlist_nulls_empty(&b->nchain))
 			continue;
 		spin_lock_bh(&b->lock);
-		hlist_for_each_entry(skc, &b->chain, skc_node) {
+		hlist_nulls_for_each_entry(skc, node, &b->nchain,
+					   skc_nulls_node) {
 			if (net_eq(read_pnet(&skc->skc_net), net))
 				fn(skc, arg);
 		}

@@ -36,6 +36,7 @@ static int __net_init etp_net_init(struct net *net)
 	en->syn_retries = ETP_SYN_RETRIES_DEFAULT;
 	en->synack_retries = ETP_SYNACK_RETRIES_DEFAULT;
 	en->retries = ETP_RETRIES_DEFAULT;
+	en->orphan_retries = ETP_ORPHAN_RETRIES_DEFAULT;
 	en->fin_timeout_ms = ETP_FIN_TIMEOUT_MS_DEFAULT;
 	en->rto_min_ms = ETP_RTO_MIN_MS_DEFAULT;
 	en->rto_max_ms = ETP_RTO_MAX_MS_DEFAULT;
@@ -83,6 +84,7 @@ static int __init etp_init(void)
 {
 	int err;
 
+	BUILD_BUG_ON(sizeof(struct etp_skb_cb) > sizeof_field(struct sk_buff, cb));
 	err = etp_hash_init();
 	if (err)
 		return err;

@@ -67,7 +67,7 @@ static void etp_proc_show_one(struct sock_common *skc, void *arg)
 {
 	struct etp_proc_iter *it = arg;
 
-	if (skc->skc_state == TCP_TIME_WAIT)
+	if (etp_is_tw(skc))
 		etp_proc_show_tw(it->seq, it->sl, etp_tw(skc));
 	else
 		etp_proc_show_sock(it->seq, it->sl, (struct sock *)skc);

@@ -29,6 +29,7 @@ static const struct ctl_table etp_sysctl_template[] = {
 	ETP_SYSCTL("syn_retries", syn_retries, &etp_retries_max),
 	ETP_SYSCTL("synack_retries", synack_retries, &etp_retries_max),
 	ETP_SYSCTL("retries", retries, &etp_retries_max),
+	ETP_SYSCTL("orphan_retries", orphan_retries, &etp_retries_max),
 	ETP_SYSCTL("fin_timeout_ms", fin_timeout_ms, &etp_ms_max),
 	ETP_SYSCTL("rto_min_ms", rto_min_ms, &etp_ms_max),
 	ETP_SYSCTL("rto_max_ms", rto_max_ms, &etp_ms_max),

@@ -120,13 +120,19 @@ static void etp_write_err(struct sock *sk, int err)
  * backing off, for as long as the peer answers them. The probe is an ACK
  * one below snd_una, which the peer must answer with its window; every
  * answer resets ep->retries (etp_ack()), so only a silent peer runs into
- * the retries limit.
+ * the retries limit. An orphan (closed by its process) is not kept alive
+ * by a peer that answers but never opens its window: like TCP with
+ * tcp_orphan_retries, it gives up after orphan_retries probes, counted by
+ * the backoff that only acknowledged data resets.
  */
 static void etp_probe_window(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
+	struct etp_net *en = etp_pernet(sock_net(sk));
 
-	if (ep->retries >= READ_ONCE(etp_pernet(sock_net(sk))->retries)) {
+	if (ep->retries >= READ_ONCE(en->retries) ||
+	    (sock_flag(sk, SOCK_DEAD) &&
+	     ep->backoff >= READ_ONCE(en->orphan_retries))) {
 		etp_write_err(sk, ETIMEDOUT);
 		return;
 	}

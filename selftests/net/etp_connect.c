@@ -352,6 +352,44 @@ TEST_F_TIMEOUT(conn, backlog_overflow_recovers_when_accepting, 60)
 	close(lfd);
 }
 
+/* As in TCP, listen(fd, n) queues n + 1 finished handshakes: even
+ * listen(fd, 0) completes one connection before anyone calls accept().
+ */
+TEST(backlog_n_queues_n_plus_one)
+{
+	int backlog, i;
+
+	ASSERT_EQ(0, etp_private_netns());
+	for (backlog = 0; backlog <= 2; backlog++) {
+		long long before = etp_stat("ListenOverflows");
+		int cs[4], lfd, fd;
+		unsigned short port;
+
+		lfd = etp_socket();
+		ASSERT_LE(0, lfd);
+		ASSERT_EQ(0, etp_bind(lfd, "127.0.0.1", 0));
+		ASSERT_EQ(0, listen(lfd, backlog));
+		port = etp_local_port(lfd);
+		for (i = 0; i <= backlog; i++) {
+			cs[i] = etp_socket();
+			ASSERT_LE(0, cs[i]);
+			ASSERT_EQ(0, etp_connect(cs[i], "127.0.0.1", port))
+				TH_LOG("backlog %d, client %d: %s", backlog, i,
+				       strerror(errno));
+		}
+		/* Nothing overflowed, and every one of them is ready. */
+		EXPECT_EQ(before, etp_stat("ListenOverflows"));
+		for (i = 0; i <= backlog; i++) {
+			fd = etp_accept_timeout(lfd, ETP_IO_TIMEOUT_MS);
+			EXPECT_LE(0, fd) TH_LOG("backlog %d: accept %d", backlog, i);
+			if (fd >= 0)
+				close(fd);
+			close(cs[i]);
+		}
+		close(lfd);
+	}
+}
+
 TEST(sixty_four_connections_at_once)
 {
 	enum { N = 64 };

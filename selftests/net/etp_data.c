@@ -344,6 +344,40 @@ TEST_F(data, nonblocking_send_to_stalled_peer_eagain)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+/*
+ * A closed socket whose peer keeps answering window probes with a zero
+ * window must not live forever: after orphan_retries probes it is gone,
+ * as TCP's orphans are (tcp_orphan_retries). The peer's process keeps its
+ * socket open and never reads.
+ */
+TEST_F_TIMEOUT(data, orphan_facing_zero_window_gives_up, 60)
+{
+	static uint8_t buf[65536];
+	unsigned short lport = etp_local_port(self->c);
+	struct etp_info info;
+	long long t0;
+	int state;
+
+	ASSERT_EQ(0, etp_sysctl_set("orphan_retries", "3"));
+	ASSERT_EQ(0, etp_sysctl_set("rto_max_ms", "800"));
+	fcntl(self->c, F_SETFL, O_NONBLOCK);
+	while (send(self->c, buf, sizeof(buf), MSG_NOSIGNAL) > 0)
+		;
+	ASSERT_EQ(EAGAIN, errno);
+	/* Wait until the peer's window is shut and probes are running. */
+	t0 = etp_now_ms();
+	do {
+		etp_sleep_ms(20);
+		ASSERT_EQ(0, etp_get_info(self->c, &info));
+	} while (info.etpi_snd_wnd && etp_now_ms() - t0 < 10000);
+	ASSERT_EQ(0, info.etpi_snd_wnd);
+	close(self->c);
+	self->c = -1;
+	state = etp_wait_proc_state(lport, 0, -1, 30000);
+	EXPECT_EQ(-1, state) TH_LOG("orphan still in state %d after 30 s", state);
+	TH_LOG("orphan gone after %lld ms", etp_now_ms() - t0);
+}
+
 TEST_F(data, siocinq_counts_unread_bytes)
 {
 	int inq = -1;
