@@ -33,6 +33,15 @@ const char * const etp_mib_names[ETP_MIB_MAX] = {
 	[ETP_MIB_LISTENOVERFLOWS]	= "ListenOverflows",
 	[ETP_MIB_CHALLENGEACKS]		= "ChallengeAcks",
 	[ETP_MIB_TIMEWAITCREATED]	= "TimeWaitCreated",
+	[ETP_MIB_FASTRETRANS]		= "FastRetrans",
+	[ETP_MIB_FASTRECOVERY]		= "FastRecovery",
+	[ETP_MIB_INDUPACKS]		= "InDupAcks",
+	[ETP_MIB_INDUPDATA]		= "InDupData",
+	[ETP_MIB_OFODROPS]		= "OfoDrops",
+	[ETP_MIB_ZEROWINDOWPROBES]	= "ZeroWindowProbes",
+	[ETP_MIB_DELAYEDACKS]		= "DelayedAcks",
+	[ETP_MIB_PMTUUPDATES]		= "PmtuUpdates",
+	[ETP_MIB_ICMPIGNORED]		= "IcmpIgnored",
 };
 
 static int etp_stat_show(struct seq_file *seq, void *v)

@@ -26,13 +26,22 @@ enum etp_mib_field {
 	ETP_MIB_INBADOPTIONS,	/* dropped: option runs past the header */
 	ETP_MIB_INNOSOCKET,	/* no socket for the segment, RST sent */
 	ETP_MIB_INUNACCEPTABLE,	/* outside the receive window, ACK sent */
-	ETP_MIB_INOUTOFORDER,	/* data beyond rcv_nxt, not queued yet */
+	ETP_MIB_INOUTOFORDER,	/* data beyond rcv_nxt, out-of-order queue */
 	ETP_MIB_INRCVBUFDROPS,	/* data dropped: receive buffer full */
 	ETP_MIB_INACKUNSENT,	/* ACK for data never sent, dropped */
 	ETP_MIB_BACKLOGDROPS,	/* socket backlog full */
 	ETP_MIB_LISTENOVERFLOWS, /* SYN or final ACK dropped: queue full */
 	ETP_MIB_CHALLENGEACKS,	/* RFC 5961 challenge ACKs sent */
 	ETP_MIB_TIMEWAITCREATED, /* connections that entered TIME_WAIT */
+	ETP_MIB_FASTRETRANS,	/* retransmissions after 3 duplicate ACKs */
+	ETP_MIB_FASTRECOVERY,	/* fast recovery episodes entered */
+	ETP_MIB_INDUPACKS,	/* duplicate ACKs received */
+	ETP_MIB_INDUPDATA,	/* data wholly received before, ACKed again */
+	ETP_MIB_OFODROPS,	/* dropped: out-of-order queue full */
+	ETP_MIB_ZEROWINDOWPROBES, /* window probes sent to a zero window */
+	ETP_MIB_DELAYEDACKS,	/* ACKs sent by the delayed-ACK timer */
+	ETP_MIB_PMTUUPDATES,	/* ICMP fragmentation needed lowered the MSS */
+	ETP_MIB_ICMPIGNORED,	/* ICMP errors quoting data not in flight */
 	ETP_MIB_MAX
 };
 

@@ -233,6 +233,9 @@ TEST(etp_stat_lists_every_counter)
 		"InBadFlags", "InNoSocket", "InUnacceptable", "InOutOfOrder",
 		"InRcvbufDrops", "InAckUnsent", "BacklogDrops",
 		"ListenOverflows", "ChallengeAcks", "TimeWaitCreated",
+		"FastRetrans", "FastRecovery", "InDupAcks", "InDupData",
+		"OfoDrops", "ZeroWindowProbes", "DelayedAcks", "PmtuUpdates",
+		"IcmpIgnored",
 	};
 	char buf[8192], *nl, *second;
 	int nnames = 0, nvals = 0;

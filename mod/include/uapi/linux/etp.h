@@ -42,9 +42,20 @@ struct etphdr {
 #define ETP_OPT_NOP		1
 #define ETP_OPT_MSS		2	/* kind 2, length 4, 16-bit MSS */
 #define ETP_OPT_MSS_LEN		4
+#define ETP_OPT_WSCALE		3	/* kind 3, length 3, shift (RFC 7323, 2) */
+#define ETP_OPT_WSCALE_LEN	3
+#define ETP_MAX_WSCALE		14	/* RFC 7323, 2.3 */
 
 /* Socket options at level SOL_ETP. */
 #define ETP_INFO		1	/* struct etp_info, read only */
+#define ETP_NODELAY		2	/* int: nonzero turns Nagle's algorithm off */
+
+/* Congestion control phase (etpi_ca_state), as RFC 5681 and 6582 name it. */
+enum {
+	ETP_CA_OPEN,		/* slow start or congestion avoidance */
+	ETP_CA_RECOVERY,	/* fast recovery after three duplicate ACKs */
+	ETP_CA_LOSS,		/* recovering after a retransmission timeout */
+};
 
 /*
  * Connection states. ETP uses Linux TCP's numbering so that the
@@ -92,6 +103,22 @@ struct etp_info {
 	__u64	etpi_bytes_sent;	/* payload bytes sent, first transmissions */
 	__u64	etpi_bytes_acked;	/* payload bytes acknowledged by the peer */
 	__u64	etpi_bytes_received;	/* payload bytes delivered in order */
+
+	/* Loss recovery, flow and congestion control. */
+	__u32	etpi_cwnd;		/* congestion window, bytes */
+	__u32	etpi_ssthresh;		/* slow-start threshold, bytes */
+	__u32	etpi_in_flight;		/* bytes sent and not yet acknowledged */
+	__u32	etpi_lost;		/* segments judged lost and sent again */
+	__u32	etpi_fast_retrans;	/* retransmissions after 3 duplicate ACKs */
+	__u32	etpi_dup_acks;		/* duplicate ACKs received */
+	__u32	etpi_ooo_segs;		/* segments received out of order, queued */
+	__u32	etpi_ooo_bytes;		/* bytes waiting in the out-of-order queue */
+	__u32	etpi_probes;		/* zero-window probes sent */
+	__u32	etpi_delayed_acks;	/* ACKs sent by the delayed-ACK timer */
+	__u8	etpi_snd_wscale;	/* shift of the windows the peer sends */
+	__u8	etpi_rcv_wscale;	/* shift of the windows we send */
+	__u8	etpi_ca_state;		/* ETP_CA_* above */
+	__u8	etpi_nodelay;		/* ETP_NODELAY is set */
 };
 
 #endif /* _UAPI_LINUX_ETP_H */
