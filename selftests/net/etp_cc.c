@@ -192,6 +192,8 @@ TEST_F(cc, nagle_coalesces_small_writes_nodelay_does_not)
 {
 	long long nagle, nodelay;
 
+	/* An RTO shorter than the ACK delay would resend and blur this. */
+	ASSERT_EQ(0, etp_sysctl_set("rto_min_ms", "1000"));
 	ASSERT_EQ(0, etp_sysctl_set("delack_ms", "300"));
 	ASSERT_EQ(0, etp_pair(&self->c, &self->s));
 	nagle = segments_for_small_writes(self->c, self->s, 0);
@@ -211,6 +213,8 @@ TEST_F(cc, lone_segment_acked_by_delayed_ack_timer)
 	long long before, took;
 	char b;
 
+	/* A timeout before the delayed ACK would draw an immediate one. */
+	ASSERT_EQ(0, etp_sysctl_set("rto_min_ms", "1000"));
 	ASSERT_EQ(0, etp_sysctl_set("delack_ms", "400"));
 	ASSERT_EQ(0, etp_pair(&self->c, &self->s));
 	/* Past the handshake's unscaled window, whose update goes at once. */
@@ -236,6 +240,7 @@ TEST_F(cc, two_full_segments_acked_without_delay)
 	struct etp_info ci, si;
 	size_t len;
 
+	ASSERT_EQ(0, etp_sysctl_set("rto_min_ms", "1000"));
 	ASSERT_EQ(0, etp_sysctl_set("delack_ms", "500"));
 	ASSERT_EQ(0, etp_pair(&self->c, &self->s));
 	ASSERT_EQ(0, warm_up(self->c, self->s));
