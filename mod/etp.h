@@ -160,6 +160,7 @@ struct etp_sock {
 		ack_now:1,	/* received data waits for an immediate ACK */
 		ack_pending:1;	/* received data waits for an ACK */
 	u8	nodelay;	/* ETP_NODELAY: Nagle's algorithm off */
+	u8	deferred_err;	/* ICMP hard error for release_cb, 0 if none */
 
 	/* RFC 5681 congestion control with NewReno fast recovery (RFC 6582). */
 	u32	cwnd;		/* congestion window, bytes */
@@ -297,6 +298,7 @@ int etp_v4_err(struct sk_buff *skb, u32 info);
 int etp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void etp_reset(struct sock *sk, const char *why);
 void etp_cong_timeout(struct sock *sk);
+void etp_connect_failed(struct sock *sk, int err);
 
 /* output.c */
 int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp);

@@ -391,9 +391,10 @@ static void etp_established(struct sock *sk, struct sk_buff *skb,
 	etp_set_mss(sk);
 	/*
 	 * RFC 6928's initial window of ten segments, as Linux TCP; one
-	 * segment if the handshake lost a SYN (RFC 5681, 3.1).
+	 * segment if the handshake lost a SYN or SYN-ACK (RFC 5681, 3.1):
+	 * the only retransmissions before this point are of those.
 	 */
-	ep->cwnd = (ep->timeouts ? 1 : ETP_INIT_CWND) * ep->mss;
+	ep->cwnd = (ep->total_retrans ? 1 : ETP_INIT_CWND) * ep->mss;
 	ep->ssthresh = ETP_INFINITE_SSTHRESH;
 	ep->ca_state = ETP_CA_OPEN;
 	ep->rcv_mss = min_t(u32, ep->mss, ETP_MSS_DEFAULT);
@@ -637,9 +638,16 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 	bool queued = false, fin, simopen;
 
-	/* Our SYN-ACK was lost and the peer sent its SYN again. */
+	/*
+	 * Our SYN-ACK was lost and the peer sent its SYN again: send it
+	 * again, counted as a retransmission, with no RTT sample from it
+	 * (Karn) and, once established, a one-segment initial window.
+	 */
 	if (sk->sk_state == TCP_SYN_RECV && cb->flags == ETP_FLAG_SYN &&
 	    cb->seq == ep->irs) {
+		ep->rtt_pending = 0;
+		ep->total_retrans++;
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_RETRANSSEGS);
 		etp_send_syn(sk);
 		return false;
 	}
@@ -1118,6 +1126,15 @@ discard:
 	return 0;
 }
 
+/* A hard ICMP error ends a connection attempt at once. */
+void etp_connect_failed(struct sock *sk, int err)
+{
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_ATTEMPTFAILS);
+	WRITE_ONCE(sk->sk_err, err);
+	sk_error_report(sk);
+	etp_done(sk, "ICMP hard error during handshake");
+}
+
 /*
  * ICMP errors about segments we sent. An error whose quoted sequence
  * number is not in flight is stale or forged: ignored and counted.
@@ -1158,7 +1175,12 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 	case ICMP_DEST_UNREACH:
 		if (code > NR_ICMP_UNREACH)
 			goto out;
-		err = icmp_err_convert[code].errno;
+		/*
+		 * Protocol unreachable: the peer has no ETP. For ETP that is
+		 * what a RST is for a closed port: connection refused.
+		 */
+		err = code == ICMP_PROT_UNREACH ? ECONNREFUSED :
+		      icmp_err_convert[code].errno;
 		break;
 	case ICMP_TIME_EXCEEDED:
 		err = EHOSTUNREACH;
@@ -1193,12 +1215,13 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 	}
 
 	bh_lock_sock(sk);
-	if (sk->sk_state == TCP_SYN_SENT && !sock_owned_by_user(sk) &&
-	    type == ICMP_DEST_UNREACH && icmp_err_convert[code].fatal) {
-		ETP_INC_STATS(net, ETP_MIB_ATTEMPTFAILS);
-		WRITE_ONCE(sk->sk_err, err);
-		sk_error_report(sk);
-		etp_done(sk, "ICMP hard error during handshake");
+	if (sk->sk_state == TCP_SYN_SENT && type == ICMP_DEST_UNREACH &&
+	    icmp_err_convert[code].fatal) {
+		/* A process inside connect() holds it: fail on release. */
+		if (sock_owned_by_user(sk))
+			ep->deferred_err = err;
+		else
+			etp_connect_failed(sk, err);
 	} else {
 		WRITE_ONCE(sk->sk_err_soft, err);
 	}

@@ -111,6 +111,23 @@ void etp_ooo_purge(struct sock *sk)
 	ep->ooo_bytes = 0;
 }
 
+/*
+ * release_sock() calls this, the socket spinlock held, before a process
+ * gives up ownership: errors that softirq context found while the
+ * process owned the socket take effect here.
+ */
+static void etp_release_cb(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	int err = ep->deferred_err;
+
+	if (!err)
+		return;
+	ep->deferred_err = 0;
+	if (sk->sk_state == TCP_SYN_SENT)
+		etp_connect_failed(sk, err);
+}
+
 static int etp_init_sock(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
@@ -249,6 +266,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 				 inet->inet_sport, inet->inet_dport));
 	ep->snd_wnd = 0;
 	ep->max_snd_wnd = 0;
+	ep->deferred_err = 0;
 	ep->rcv_nxt = 0;
 	ep->rcv_wup = 0;
 	ep->rcv_wnd = 0;
@@ -913,6 +931,7 @@ struct proto etp_prot = {
 	.sendmsg		= etp_sendmsg,
 	.recvmsg		= etp_recvmsg,
 	.backlog_rcv		= etp_do_rcv,
+	.release_cb		= etp_release_cb,
 	.hash			= etp_hash,
 	.unhash			= etp_unhash,
 	.get_port		= etp_get_port,

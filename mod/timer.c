@@ -178,6 +178,9 @@ static void etp_retransmit_timeout(struct sock *sk)
 		break;
 	default:
 		limit = READ_ONCE(en->retries);
+		/* Nobody waits for an orphan: give up sooner, as TCP does. */
+		if (sock_flag(sk, SOCK_DEAD))
+			limit = min(limit, READ_ONCE(en->orphan_retries));
 	}
 	if (ep->retries >= limit) {
 		if (ep->parent && sk->sk_state == TCP_SYN_RECV)
