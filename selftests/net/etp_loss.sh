@@ -64,7 +64,7 @@ for ns in "$C" "$S"; do
 	etp_sysctl "$ns" msl_ms 1500
 done
 
-ktap_set_plan 7
+ktap_set_plan 10
 
 # The data of each case: more than one segment each way (MSS 1460 on veth),
 # less than a pipe buffer, so writing it into a fifo never blocks.
@@ -145,6 +145,10 @@ close_pair() {
 
 # end_pair: kill what is left of a failed case, print the etpcat logs.
 end_pair() {
+	if [ -s "$T/sniff.pid" ]; then
+		kill "$(cat "$T/sniff.pid")" 2>/dev/null
+		rm -f "$T/sniff.pid"
+	fi
 	exec 5>&- 6>&-
 	etp_wait_pid "$CPID" 3 >/dev/null
 	etp_wait_pid "$SPID" 3 >/dev/null
@@ -152,6 +156,7 @@ end_pair() {
 	sed 's/^/server: /' "$T/s.err"
 	etp_nft_once_flush "$C"
 	etp_nft_once_flush "$S"
+	etp_sysctl "$S" rto_initial_ms 300
 }
 
 # check_dropped NS: the drop-once rule in NS dropped exactly one segment.
@@ -184,20 +189,65 @@ t_syn() {
 	expect_states 10 01 01 || return 1
 	send_data || return 1
 	close_pair || return 1
+	cp "$T/c.err" "$T/syn.c.err"
 	check_dropped "$S" || return 1
 	retrans_moved c
 }
 
-# A lost SYN-ACK: the client's SYN timer or the server's SYN-ACK timer
-# fires first; either retransmission recovers.
+# A lost SYN-ACK. The server's SYN-ACK timer is set far off, so recovery
+# goes one way: the client sends its SYN again, and the server, still in
+# SYN_RECV, answers the repeated SYN with its SYN-ACK again. A sniffer in
+# the client's namespace sees the SYN-ACKs that get through.
 t_synack() {
+	etp_sysctl "$S" rto_initial_ms 5000
 	etp_nft_drop_once "$C" input "$ETP_NFT_FLAGS == 0x12" || return 1
+	rm -f "$T/ready" "$T/synack.retrans"
+	ip netns exec "$C" etp_sniff -p 7012 -t 30 -r "$T/ready" >"$T/synack.sniff" 2>&1 &
+	echo $! >"$T/sniff.pid"
+	etp_wait_file 5 "$T/ready" || { etp_fail_msg "sniffer not ready"; return 1; }
 	start_pair 2 || return 1
 	expect_states 10 01 01 || return 1
 	send_data || return 1
 	close_pair || return 1
+	cp "$T/s.err" "$T/synack.s.err"
 	check_dropped "$C" || return 1
-	retrans_moved c s
+	retrans_moved c || return 1
+	echo $(($(etp_stat "$S" RetransSegs) - RETRANS_S)) >"$T/synack.retrans"
+}
+
+# Every SYN-ACK after the first is a retransmission, whether a timer or a
+# repeated SYN caused it (Linux TCP counts both): RetransSegs of the server
+# grew by the number of SYN-ACKs that reached the client (the first one
+# did not).
+t_synack_counted() {
+	local n r
+
+	[ -s "$T/synack.retrans" ] || etp_fail_msg "the lost SYN-ACK case failed" || return 1
+	r=$(cat "$T/synack.retrans")
+	grep " S\. seq " "$T/synack.sniff" | sed 's/^/sniffed at client: /'
+	n=$(grep -c " S\. seq " "$T/synack.sniff")
+	echo "SYN-ACKs sent: $((n + 1)) (1 dropped); server RetransSegs +$r"
+	[ "$n" -ge 1 ] || etp_fail_msg "no SYN-ACK reached the client" || return 1
+	[ "$r" = "$n" ] || etp_fail_msg "server RetransSegs +$r, want +$n"
+}
+
+# RFC 6298, 3 (Karn): an ACK for a segment that was sent more than once
+# gives no RTT sample. The handshake is the only exchange timed before
+# accept()/connect() return; a sample taken from the first, lost SYN or
+# SYN-ACK would be at least rto_initial_ms (300 ms) long, while the round
+# trip on veth is about a millisecond.
+# handshake_srtt FILE EVENT: the srtt (us) etpcat -v printed at EVENT.
+handshake_srtt() {
+	sed -n "s/.*etpcat: $2: .* srtt \([0-9]*\)us.*/\1/p" "$1" | head -n 1
+}
+
+check_not_timed() {
+	local srtt
+
+	srtt=$(handshake_srtt "$1" "$2")
+	echo "srtt at $2: ${srtt:-?} us (a sample from the lost segment: >= 300000)"
+	[ -n "$srtt" ] || etp_fail_msg "no srtt in etpcat -v's '$2' line" || return 1
+	[ "$srtt" -lt 150000 ] || etp_fail_msg "RTT sampled from a retransmitted handshake segment"
 }
 
 # The handshake's ACK is lost, but the client sends data at once: that
@@ -260,18 +310,22 @@ t_last_ack() {
 		etp_fail_msg "the server's connection was reset"
 }
 
-# Wrap a case: always clean up, then check nothing is left but TIME_WAIT.
+# run_case FUNC: run one case, then clean up whatever it left.
 run_case() {
-	local rc
+	local rc start=${EPOCHREALTIME/./}
 
 	"$1"
 	rc=$?
 	end_pair
+	echo "case took $(((${EPOCHREALTIME/./} - start) / 1000)) ms"
 	return $rc
 }
 
 etp_result "syn_lost_retransmitted_connection_completes" run_case t_syn
-etp_result "synack_lost_retransmitted_connection_completes" run_case t_synack
+etp_result "syn_lost_handshake_not_timed_karn" check_not_timed "$T/syn.c.err" connected
+etp_result "synack_lost_syn_retransmitted_synack_resent_connection_completes" run_case t_synack
+etp_result "synack_resent_for_repeated_syn_counted_in_retranssegs" t_synack_counted
+etp_result "synack_lost_handshake_not_timed_karn" check_not_timed "$T/synack.s.err" accepted
 etp_result "final_ack_lost_client_data_establishes_server" run_case t_final_ack_data
 etp_result "final_ack_lost_synack_retransmitted_server_established" run_case t_final_ack_silent
 etp_result "fin_lost_retransmitted_close_completes" run_case t_fin
