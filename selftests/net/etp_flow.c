@@ -10,8 +10,8 @@
  *        stream completes byte for byte (RFC 9293, 3.8.6.1).
  * gone   The peer vanishes mid-transfer (nftables drops everything in its
  *        namespace): the sender retransmits net.etp.retries times, then
- *        send() fails with ETIMEDOUT; nothing is left in /proc/net/etp and
- *        the module unloads.
+ *        its blocked send() or recv() fails with ETIMEDOUT; nothing is left
+ *        in /proc/net/etp and the module unloads.
  * rto    Every data segment is dropped from one point on: each timeout
  *        doubles the RTO (RFC 6298, 5.5) up to rto_max_ms, both in
  *        ETP_INFO (etpi_rto, etpi_backoff) and on the wire (a packet
@@ -313,9 +313,26 @@ FIXTURE(gone) {
 	char ns_s[64], ns_c[64];
 	struct etp_info before, after;	/* sender: at the drop, at the end */
 	long long to0, rt0, to1, rt1;	/* client namespace Timeouts, RetransSegs */
-	int send_errno;
-	long long fail_ms;		/* from the drop to send()'s error */
+	int err;			/* errno of the failing send() or recv() */
+	long long fail_ms;		/* from the drop to that error */
 	unsigned short cport, sport;
+};
+
+/*
+ * How the sender learns that its peer is gone: blocked in send() with more
+ * to write, or, having written its last request, blocked in recv() for
+ * the answer.
+ */
+FIXTURE_VARIANT(gone) {
+	bool in_recv;
+};
+
+FIXTURE_VARIANT_ADD(gone, blocked_in_send) {
+	.in_recv = false,
+};
+
+FIXTURE_VARIANT_ADD(gone, blocked_in_recv) {
+	.in_recv = true,
 };
 
 /* Everything up to the failure; the tests check its outcome. */
@@ -395,24 +412,33 @@ FIXTURE_SETUP(gone)
 			    "EOF", self->ns_s))
 		TH_LOG("nft cannot drop ETP in %s", self->ns_s);
 
-	/* Keep writing, blocking, until the sender gives up. */
 	fcntl(self->c, F_SETFL, 0);
 	etp_set_timeouts(self->c, 60000);
-	for (;;) {
-		etp_fill(buf, sizeof(buf), sent, GONE_SEED);
-		n = send(self->c, buf, sizeof(buf), MSG_NOSIGNAL);
-		if (n < 0)
-			break;
-		sent += n;
-		ASSERT_GT(60000, etp_now_ms() - t0) TH_LOG("no error after 60 s");
+	if (variant->in_recv) {
+		/* One last request, then wait for an answer that never comes. */
+		etp_fill(buf, 1000, sent, GONE_SEED);
+		ASSERT_EQ(1000, send(self->c, buf, 1000, MSG_NOSIGNAL));
+		n = recv(self->c, buf, sizeof(buf), 0);
+		ASSERT_EQ(-1, n) TH_LOG("recv returned %zd", n);
+	} else {
+		/* Keep writing, blocking, until the sender gives up. */
+		for (;;) {
+			etp_fill(buf, sizeof(buf), sent, GONE_SEED);
+			n = send(self->c, buf, sizeof(buf), MSG_NOSIGNAL);
+			if (n < 0)
+				break;
+			sent += n;
+			ASSERT_GT(60000, etp_now_ms() - t0) TH_LOG("no error after 60 s");
+		}
 	}
-	self->send_errno = errno;
+	self->err = errno;
 	self->fail_ms = etp_now_ms() - t0;
 	ASSERT_EQ(0, etp_get_info(self->c, &self->after));
 	self->to1 = etp_stat("Timeouts");
 	self->rt1 = etp_stat("RetransSegs");
-	TH_LOG("send failed after %lld ms: %s; rto %u us at the drop; retrans +%u, timeouts +%u, backoff %u; namespace Timeouts +%lld, RetransSegs +%lld",
-	       self->fail_ms, strerror(self->send_errno), self->before.etpi_rto,
+	TH_LOG("%s failed after %lld ms: %s; rto %u us at the drop; retrans +%u, timeouts +%u, backoff %u; namespace Timeouts +%lld, RetransSegs +%lld",
+	       variant->in_recv ? "recv" : "send", self->fail_ms,
+	       strerror(self->err), self->before.etpi_rto,
 	       self->after.etpi_retrans - self->before.etpi_retrans,
 	       self->after.etpi_timeouts - self->before.etpi_timeouts,
 	       self->after.etpi_backoff, self->to1 - self->to0,
@@ -431,12 +457,12 @@ FIXTURE_TEARDOWN(gone)
  * RFC 9293, 3.8.3 (R2) and Documentation/protocol.rst: data is sent again
  * 'retries' times, and the next timeout ends the connection with ETIMEDOUT.
  */
-TEST_F_TIMEOUT(gone, send_fails_etimedout_after_retries_retransmissions, 90)
+TEST_F_TIMEOUT(gone, fails_etimedout_after_retries_retransmissions, 90)
 {
 	long long expect_ms = 0;
 	int k;
 
-	EXPECT_EQ(ETIMEDOUT, self->send_errno) TH_LOG("%s", strerror(self->send_errno));
+	EXPECT_EQ(ETIMEDOUT, self->err) TH_LOG("%s", strerror(self->err));
 	EXPECT_EQ(ETP_CLOSE, self->after.etpi_state);
 	EXPECT_EQ(GONE_RETRIES, self->after.etpi_retrans - self->before.etpi_retrans);
 	EXPECT_EQ(GONE_RETRIES + 1, self->after.etpi_timeouts - self->before.etpi_timeouts);
@@ -479,7 +505,7 @@ TEST_F_TIMEOUT(gone, nothing_left_in_proc_and_module_unloads, 90)
 	long long t0;
 	bool ok;
 
-	ASSERT_EQ(ETIMEDOUT, self->send_errno);
+	ASSERT_EQ(ETIMEDOUT, self->err);
 	close(self->c);
 	self->c = -1;
 	/* The reader's side (its peer is gone): abortive close, listener too. */
