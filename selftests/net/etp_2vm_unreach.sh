@@ -62,7 +62,7 @@ icmp_stat() {
 ms_since() { echo $(((${EPOCHREALTIME/./} - $1) / 1000)); }
 
 t_refused_by_icmp() {
-	local rc ms start rsts fails icmp
+	local rc ms start rsts fails icmp ign
 
 	if [ "$ROLE" = b ]; then
 		icmp=$(icmp_stat OutDestUnreachs)
@@ -81,13 +81,14 @@ t_refused_by_icmp() {
 	rsts=$(etp_stat "" InRsts)
 	fails=$(etp_stat "" AttemptFails)
 	icmp=$(icmp_stat InDestUnreachs)
+	ign=$(etp_stat "" IcmpIgnored)
 	start=${EPOCHREALTIME/./}
 	etpcat -w 10 "$PEER" 7460 </dev/null 2>"$T/err"
 	rc=$?
 	ms=$(ms_since "$start")
 	etp_2vm_barrier 25468 60
 	cat "$T/err"
-	echo "connect failed after $ms ms (exit $rc); ICMP destination unreachable received: $(($(icmp_stat InDestUnreachs) - icmp)); InRsts +$(($(etp_stat "" InRsts) - rsts)); AttemptFails +$(($(etp_stat "" AttemptFails) - fails))"
+	echo "connect failed after $ms ms (exit $rc); ICMP destination unreachable received: $(($(icmp_stat InDestUnreachs) - icmp)); InRsts +$(($(etp_stat "" InRsts) - rsts)); AttemptFails +$(($(etp_stat "" AttemptFails) - fails)); IcmpIgnored +$(($(etp_stat "" IcmpIgnored) - ign))"
 	[ "$(icmp_stat InDestUnreachs)" -gt "$icmp" ] ||
 		etp_fail_msg "no ICMP destination unreachable arrived" || return 1
 	[ "$(etp_stat "" InRsts)" = "$rsts" ] ||

@@ -615,4 +615,27 @@ static inline void etp_close_abort(int fd)
 	close(fd);
 }
 
+/*
+ * The ETP checksum (RFC 9293, 3.1, with protocol 253) of @len bytes of
+ * segment from @saddr to @daddr (network byte order), in network order.
+ */
+static inline uint16_t etp_seg_csum(uint32_t saddr, uint32_t daddr,
+				    const void *seg, size_t len)
+{
+	const uint8_t *p = seg;
+	uint32_t sum = 0;
+	size_t i;
+
+	sum += (ntohl(saddr) >> 16) + (ntohl(saddr) & 0xffff);
+	sum += (ntohl(daddr) >> 16) + (ntohl(daddr) & 0xffff);
+	sum += IPPROTO_ETP + len;
+	for (i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum & 0xffff);
+}
+
 #endif /* _ETP_SELFTEST_COMMON_H */

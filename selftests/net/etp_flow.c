@@ -16,11 +16,18 @@
  *        doubles the RTO (RFC 6298, 5.5) up to rto_max_ms, both in
  *        ETP_INFO (etpi_rto, etpi_backoff) and on the wire (a packet
  *        socket timestamps each retransmission).
+ * synack The SYN-ACK is lost and a repeated SYN brings it again: the
+ *        server counts it as a retransmission, starts with a congestion
+ *        window of one segment and takes no RTT sample from it.
  * icmp   ICMP errors crafted from a raw socket: one quoting a sequence
  *        number outside the unacknowledged range is ignored and counted
  *        (IcmpIgnored); one quoting the SYN fails connect() at once.
+ *        (nftables' reject cannot stand in for a peer: it checks the
+ *        checksum of protocols it does not know without a pseudo-header,
+ *        finds ETP's wrong and sends nothing.)
  *
- * zwnd, rto and icmp run on loopback in a private namespace; gone uses
+ * zwnd, rto, synack and icmp run on loopback in a private namespace; gone
+ * uses
  *
  *     netns etpflow-PID-s              netns etpflow-PID-c
  *     +---------------------+  veth    +------------------------+
@@ -135,6 +142,17 @@ static int finish_stream(int c, int s, size_t *sent, size_t *rcvd,
 		return -1;
 	}
 	return 0;
+}
+
+/* SO_ERROR of @fd (and clear it), -1 if it cannot be read. */
+static int so_error(int fd)
+{
+	int err = -1;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -1;
+	return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -760,6 +778,157 @@ TEST_F_TIMEOUT(rto, timeouts_double_rto_until_rto_max_in_etp_info_and_on_wire, 6
 }
 
 /* ------------------------------------------------------------------ */
+/* synack: the SYN-ACK is lost, a repeated SYN brings it again         */
+/* ------------------------------------------------------------------ */
+
+/* Documentation/protocol.rst: the congestion window starts at ten segments. */
+#define INIT_CWND_SEGS	10
+#define SYNACK_WAIT_MS	300	/* from the lost SYN-ACK to the repeated SYN */
+
+FIXTURE(synack) {
+	int lfd, c, s;
+	unsigned short port;
+	struct etp_info ci, si;		/* both ends right after the handshake */
+	long long rt0, rt1;		/* RetransSegs of the namespace */
+};
+
+FIXTURE_VARIANT(synack) {
+	bool lost;
+};
+
+FIXTURE_VARIANT_ADD(synack, synack_lost) {
+	.lost = true,
+};
+
+FIXTURE_VARIANT_ADD(synack, control_nothing_lost) {
+	.lost = false,
+};
+
+/* The client's SYN once more, from a raw socket, as its timer would send it. */
+static int send_syn_again(int c, unsigned short port)
+{
+	struct sockaddr_in me, peer = etp_addr("127.0.0.1", port);
+	socklen_t len = sizeof(me);
+	struct etphdr h = { 0 };
+	struct etp_info ci;
+	int raw, ret;
+
+	if (getsockname(c, (struct sockaddr *)&me, &len) || etp_get_info(c, &ci))
+		return -1;
+	h.source = me.sin_port;
+	h.dest = peer.sin_port;
+	h.seq = htonl(ci.etpi_iss);
+	h.doff_res = 5 << 4;
+	h.flags = ETP_FLAG_SYN;
+	h.window = htons(65535);
+	h.check = etp_seg_csum(me.sin_addr.s_addr, peer.sin_addr.s_addr, &h,
+			       sizeof(h));
+	raw = socket(AF_INET, SOCK_RAW, IPPROTO_ETP);
+	if (raw < 0)
+		return -1;
+	ret = sendto(raw, &h, sizeof(h), 0, (struct sockaddr *)&peer,
+		     sizeof(peer)) == sizeof(h) ? 0 : -1;
+	close(raw);
+	return ret;
+}
+
+/*
+ * A handshake on loopback in which (variant synack_lost) nftables drops the
+ * first SYN-ACK. No timer fires (rto_initial_ms is 10 s): the server, in
+ * SYN_RECV, sends its SYN-ACK again when the client's SYN arrives again
+ * (RFC 9293, 3.10.7.4), which completes the handshake.
+ */
+FIXTURE_SETUP(synack)
+{
+	struct pollfd pfd;
+	unsigned short cport;
+
+	self->lfd = self->c = self->s = -1;
+	ASSERT_EQ(0, etp_private_netns());
+	ASSERT_EQ(0, etp_sysctl_set("rto_initial_ms", "10000"));
+	self->lfd = etp_listener("127.0.0.1", &self->port);
+	ASSERT_LE(0, self->lfd);
+	if (variant->lost)
+		ASSERT_EQ(0, etp_sh("nft -f - <<'EOF'\n"
+				    "table ip etp_synack {\n"
+				    "  counter dropped { }\n"
+				    "  chain in {\n"
+				    "    type filter hook input priority 0;\n"
+				    "    meta l4proto 253 ip hdrlength 5 @nh,264,8 0x12 limit rate 1/hour burst 1 packets counter name \"dropped\" drop\n"
+				    "  }\n"
+				    "}\n"
+				    "EOF"));
+	self->rt0 = etp_stat("RetransSegs");
+	self->c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_ETP);
+	ASSERT_LE(0, self->c);
+	ASSERT_EQ(-1, etp_connect(self->c, "127.0.0.1", self->port));
+	ASSERT_EQ(EINPROGRESS, errno);
+	cport = etp_local_port(self->c);
+	if (variant->lost) {
+		ASSERT_EQ(ETP_SYN_RECV,
+			  etp_wait_proc_state(self->port, cport, ETP_SYN_RECV, 3000));
+		etp_sleep_ms(SYNACK_WAIT_MS);
+		ASSERT_EQ(ETP_SYN_SENT, etp_state(self->c)) TH_LOG("the SYN-ACK was not dropped");
+		ASSERT_EQ(0, etp_sh("nft list counter ip etp_synack dropped | grep -q 'packets 1 '"))
+			TH_LOG("the rule did not drop exactly one SYN-ACK");
+		ASSERT_EQ(0, send_syn_again(self->c, self->port)) TH_LOG("%s", strerror(errno));
+	}
+	pfd = (struct pollfd){ .fd = self->c, .events = POLLOUT };
+	ASSERT_EQ(1, poll(&pfd, 1, 3000)) TH_LOG("no handshake within 3 s");
+	ASSERT_EQ(0, so_error(self->c));
+	self->s = etp_accept_timeout(self->lfd, 3000);
+	ASSERT_LE(0, self->s);
+	ASSERT_EQ(0, etp_get_info(self->c, &self->ci));
+	ASSERT_EQ(0, etp_get_info(self->s, &self->si));
+	self->rt1 = etp_stat("RetransSegs");
+	TH_LOG("server: retrans %u, cwnd %u (mss %u), srtt %u us; namespace RetransSegs +%lld",
+	       self->si.etpi_retrans, self->si.etpi_cwnd, self->si.etpi_mss,
+	       self->si.etpi_srtt, self->rt1 - self->rt0);
+}
+
+FIXTURE_TEARDOWN(synack)
+{
+	etp_close_abort(self->c);
+	etp_close_abort(self->s);
+	etp_close_abort(self->lfd);
+}
+
+/*
+ * Every SYN-ACK after the first is a retransmission, whatever made the
+ * server send it (Linux TCP counts the one for a repeated SYN too).
+ */
+TEST_F(synack, server_counts_synack_sent_again_as_retransmission)
+{
+	unsigned int want = variant->lost ? 1 : 0;
+
+	EXPECT_EQ(want, self->si.etpi_retrans);
+	EXPECT_EQ(want, self->rt1 - self->rt0);
+}
+
+/* RFC 5681, 3.1: after a lost SYN-ACK the server's window is one segment. */
+TEST_F(synack, server_initial_cwnd_one_segment_only_if_synack_lost)
+{
+	unsigned int want = (variant->lost ? 1 : INIT_CWND_SEGS) * self->si.etpi_mss;
+
+	EXPECT_EQ(want, self->si.etpi_cwnd);
+}
+
+/*
+ * RFC 6298, 3 (Karn): the ACK of a SYN-ACK sent twice is no RTT sample; a
+ * sample from the first one would be at least SYNACK_WAIT_MS long.
+ */
+TEST_F(synack, server_takes_no_rtt_sample_from_synack_sent_twice)
+{
+	if (variant->lost) {
+		EXPECT_GT(SYNACK_WAIT_MS * 1000 / 3, self->si.etpi_srtt)
+			TH_LOG("srtt %u us", self->si.etpi_srtt);
+	} else {
+		EXPECT_LT(0, self->si.etpi_srtt);
+		EXPECT_GT(SYNACK_WAIT_MS * 1000 / 3, self->si.etpi_srtt);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* icmp: errors quoting sequence numbers inside and outside the range  */
 /* ------------------------------------------------------------------ */
 
@@ -843,16 +1012,6 @@ static void connect_unanswered(struct __test_metadata *_metadata,
 	ASSERT_EQ(EINPROGRESS, errno);
 	ASSERT_EQ(0, etp_get_info(self->c, ci));
 	ASSERT_EQ(ETP_SYN_SENT, ci->etpi_state);
-}
-
-static int so_error(int fd)
-{
-	int err = -1;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		return -1;
-	return err;
 }
 
 /*

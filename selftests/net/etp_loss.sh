@@ -73,6 +73,7 @@ head -c 12345 /dev/urandom >"$T/s2c"
 
 CP=
 SP=
+CASE_START=${EPOCHREALTIME/./}
 SPID=
 CPID=
 
@@ -89,7 +90,7 @@ expect_states() {
 
 	etp_wait_until "$1" _both "$2" "$3"
 	rc=$?
-	echo "client $(etp_state_name "$(cstate)") (want $(etp_state_name "$2")), server $(etp_state_name "$(sstate)") (want $(etp_state_name "$3"))"
+	echo "client $(etp_state_name "$(cstate)") (want $(etp_state_name "$2")), server $(etp_state_name "$(sstate)") (want $(etp_state_name "$3")) at $(case_ms) ms"
 	[ $rc -eq 0 ] || { etp_proc_dump "$C"; etp_proc_dump "$S"; }
 	return $rc
 }
@@ -312,14 +313,17 @@ t_last_ack() {
 
 # run_case FUNC: run one case, then clean up whatever it left.
 run_case() {
-	local rc start=${EPOCHREALTIME/./}
+	local rc
 
+	CASE_START=${EPOCHREALTIME/./}
 	"$1"
 	rc=$?
 	end_pair
-	echo "case took $(((${EPOCHREALTIME/./} - start) / 1000)) ms"
+	echo "case took $(case_ms) ms"
 	return $rc
 }
+
+case_ms() { echo $(((${EPOCHREALTIME/./} - CASE_START) / 1000)); }
 
 etp_result "syn_lost_retransmitted_connection_completes" run_case t_syn
 etp_result "syn_lost_handshake_not_timed_karn" check_not_timed "$T/syn.c.err" connected
