@@ -22,12 +22,14 @@
  * icmp   ICMP errors crafted from a raw socket: one quoting a sequence
  *        number outside the unacknowledged range is ignored and counted
  *        (IcmpIgnored); one quoting the SYN fails connect() at once.
+ * route  A router answers the SYN with a hard ICMP error while connect()
+ *        is still sending it: connect() must fail at once all the same.
  *        (nftables' reject cannot stand in for a peer: it checks the
  *        checksum of protocols it does not know without a pseudo-header,
  *        finds ETP's wrong and sends nothing.)
  *
- * zwnd, rto, synack and icmp run on loopback in a private namespace; gone
- * uses
+ * zwnd, rto, synack and icmp run on loopback in a private namespace; route
+ * has its own two namespaces (see there); gone uses
  *
  *     netns etpflow-PID-s              netns etpflow-PID-c
  *     +---------------------+  veth    +------------------------+
@@ -1116,6 +1118,81 @@ TEST_F(icmp, unreachable_quoting_snd_una_on_established_is_soft_error)
 	EXPECT_EQ(ETP_ESTABLISHED, etp_state(self->c));
 	EXPECT_EQ(0, etp_exchange(self->c, self->s, 4096, 5, 10000, why, sizeof(why)))
 		TH_LOG("%s", why);
+}
+
+/* ------------------------------------------------------------------ */
+/* route: a router answers the SYN with a hard ICMP error at once      */
+/* ------------------------------------------------------------------ */
+
+#define ROUTE_R_IP	"10.253.53.1"
+#define ROUTE_C_IP	"10.253.53.2"
+#define ROUTE_DEST	"10.253.99.9"	/* a "prohibit" route at the router */
+
+FIXTURE(route) {
+	int c;
+	char ns_r[64], ns_c[64];
+};
+
+/*
+ *     netns etpflow-PID-c               netns etpflow-PID-r
+ *     +-----------------------+  veth   +------------------------------+
+ *     | connect() to         |<=======>| ip_forward=1                 |
+ *     | 10.253.99.9 via r    |         | prohibit 10.253.99.9: ICMP   |
+ *     | 10.253.53.2/24       |         | "administratively prohibited"|
+ *     +-----------------------+         +------------------------------+
+ *
+ * veth hands a packet to its peer within the sender's own softirq, so the
+ * router's ICMP error comes back while connect() is still sending the SYN.
+ */
+FIXTURE_SETUP(route)
+{
+	self->c = -1;
+	snprintf(self->ns_r, sizeof(self->ns_r), "etpflow-%d-r", getpid());
+	snprintf(self->ns_c, sizeof(self->ns_c), "etpflow-%d-c", getpid());
+	ASSERT_EQ(0, etp_netns_veth(self->ns_r, ROUTE_R_IP, self->ns_c, ROUTE_C_IP));
+	ASSERT_EQ(0, etp_sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=1 && "
+			    "ip -n %s route add prohibit " ROUTE_DEST " && "
+			    "ip -n %s route add default via " ROUTE_R_IP,
+			    self->ns_r, self->ns_r, self->ns_c));
+	/* Carrier up and both neighbours resolved before the SYN goes out. */
+	ASSERT_EQ(0, etp_sh("for i in $(seq 50); do ip netns exec %s ping -q -c 1 -W 1 "
+			    ROUTE_R_IP " >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1",
+			    self->ns_c));
+	ASSERT_EQ(0, etp_enter_netns(self->ns_c));
+}
+
+FIXTURE_TEARDOWN(route)
+{
+	etp_close_abort(self->c);
+	etp_netns_del(self->ns_r, self->ns_c);
+}
+
+/*
+ * "Communication administratively prohibited" is a hard error
+ * (icmp_err_convert: EHOSTUNREACH, fatal). During the handshake it must end
+ * connect() at once (Documentation/protocol.rst, input.c), not after the
+ * SYN's first retransmission (rto_initial_ms, 1 s) draws a second one.
+ */
+TEST_F(route, hard_icmp_error_answering_syn_fails_connect_at_once)
+{
+	long long t0, ms, retrans0 = etp_stat("RetransSegs");
+	int ret, err;
+
+	ASSERT_EQ(1000, etp_sysctl_get("rto_initial_ms"));
+	self->c = etp_socket();
+	ASSERT_LE(0, self->c);
+	t0 = etp_now_ms();
+	ret = etp_connect(self->c, ROUTE_DEST, 7000);
+	err = errno;
+	ms = etp_now_ms() - t0;
+	TH_LOG("connect: %s after %lld ms; SYNs sent again: %lld; IcmpIgnored %lld",
+	       ret ? strerror(err) : "success", ms, etp_stat("RetransSegs") - retrans0,
+	       etp_stat("IcmpIgnored"));
+	etp_sh("grep Icmp: /proc/net/snmp | tail -n 1 | awk '{ print \"# InDestUnreachs \" $5 }' >&2");
+	ASSERT_EQ(-1, ret);
+	EXPECT_EQ(EHOSTUNREACH, err);
+	EXPECT_GT(500, ms);
+	EXPECT_EQ(0, etp_stat("RetransSegs") - retrans0);
 }
 
 TEST_HARNESS_MAIN
