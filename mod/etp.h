@@ -258,13 +258,16 @@ extern struct proto etp_prot;
 extern const struct proto_ops etp_stream_ops;
 int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 void etp_init_seq(struct sock *sk, u32 iss);
-void etp_set_state(struct sock *sk, int state);
-void etp_done(struct sock *sk);
+void etp_set_state(struct sock *sk, int state, const char *why);
+void etp_done(struct sock *sk, const char *why);
 void etp_destroy(struct sock *sk);
 void etp_write_space(struct sock *sk);
 void etp_listen_stop(struct sock *sk);
 void etp_proto_mem_init(void);
 void etp_ooo_purge(struct sock *sk);
+
+/* trace.c */
+void etp_trace_state(struct sock *sk, int state, const char *why);
 
 /* lookup.c */
 int etp_hash_init(void);
@@ -279,7 +282,7 @@ int etp_ehash_insert(struct sock *sk);
 struct sock_common *etp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			       __be32 daddr, __be16 dport, int dif, int sdif);
 void etp_skc_put(struct sock_common *skc);
-void etp_time_wait(struct sock *sk);
+void etp_time_wait(struct sock *sk, const char *why);
 void etp_tw_put(struct etp_tw *tw);
 bool etp_tw_deschedule(struct etp_tw *tw);
 void etp_tw_rearm(struct etp_tw *tw);
@@ -292,7 +295,7 @@ u32 etp_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 int etp_v4_rcv(struct sk_buff *skb);
 int etp_v4_err(struct sk_buff *skb, u32 info);
 int etp_do_rcv(struct sock *sk, struct sk_buff *skb);
-void etp_reset(struct sock *sk);
+void etp_reset(struct sock *sk, const char *why);
 void etp_cong_timeout(struct sock *sk);
 
 /* output.c */
@@ -313,7 +316,7 @@ void etp_retransmit_una(struct sock *sk);
 void etp_ack_sent(struct sock *sk);
 void etp_ack_snd_check(struct sock *sk);
 void etp_v4_send_reply(struct net *net, const struct sk_buff *skb, u32 seq,
-		       u32 ack, u8 flags, u16 window);
+		       u32 ack, u8 flags, u16 window, int state);
 void etp_v4_send_reset(struct net *net, const struct sk_buff *skb);
 u32 etp_select_window(struct sock *sk, bool syn);
 u32 etp_max_window(const struct etp_sock *ep);

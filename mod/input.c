@@ -18,6 +18,7 @@
 #include <net/checksum.h>
 #include <linux/unaligned.h>
 #include "etp.h"
+#include "trace.h"
 
 /*
  * RFC 9293, 3.2: ETP reads the MSS option and RFC 7323's window scale
@@ -92,8 +93,11 @@ static bool etp_sequence_ok(const struct etp_sock *ep,
 		etp_before(cb->end_seq - 1, ep->rcv_nxt + wnd));
 }
 
-/* A RST was accepted: the connection is over (RFC 9293, 3.10.7.4). */
-void etp_reset(struct sock *sk)
+/*
+ * The connection is over without a FIN exchange: a RST was accepted (RFC
+ * 9293, 3.10.7.4), or we are about to send one. @why is for the trace.
+ */
+void etp_reset(struct sock *sk, const char *why)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	int err;
@@ -115,7 +119,7 @@ void etp_reset(struct sock *sk)
 		sock_put(ep->parent);
 		ep->parent = NULL;
 		sock_orphan(sk);
-		etp_done(sk);
+		etp_done(sk, why);
 		return;
 	}
 
@@ -136,7 +140,7 @@ void etp_reset(struct sock *sk)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_ESTABRESETS);
 	WRITE_ONCE(sk->sk_err, err);
 	sk_error_report(sk);
-	etp_done(sk);
+	etp_done(sk, why);
 }
 
 /*
@@ -377,7 +381,8 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 	return true;
 }
 
-static void etp_established(struct sock *sk, struct sk_buff *skb)
+static void etp_established(struct sock *sk, struct sk_buff *skb,
+			    const char *why)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
@@ -392,7 +397,7 @@ static void etp_established(struct sock *sk, struct sk_buff *skb)
 	ep->ssthresh = ETP_INFINITE_SSTHRESH;
 	ep->ca_state = ETP_CA_OPEN;
 	ep->rcv_mss = min_t(u32, ep->mss, ETP_MSS_DEFAULT);
-	etp_set_state(sk, TCP_ESTABLISHED);
+	etp_set_state(sk, TCP_ESTABLISHED, why);
 }
 
 /*
@@ -598,15 +603,15 @@ static void etp_fin(struct sock *sk)
 	switch (sk->sk_state) {
 	case TCP_SYN_RECV:
 	case TCP_ESTABLISHED:
-		etp_set_state(sk, TCP_CLOSE_WAIT);
+		etp_set_state(sk, TCP_CLOSE_WAIT, "FIN received");
 		break;
 	case TCP_FIN_WAIT1:
 		/* Our FIN is not acknowledged yet: simultaneous close. */
-		etp_set_state(sk, TCP_CLOSING);
+		etp_set_state(sk, TCP_CLOSING, "FIN received before ACK of FIN");
 		break;
 	case TCP_FIN_WAIT2:
 		etp_send_ack(sk);
-		etp_time_wait(sk);
+		etp_time_wait(sk, "FIN received, ACK sent");
 		return;
 	default:
 		break;
@@ -662,7 +667,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_RST) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRSTS);
 		if (cb->seq == ep->rcv_nxt)
-			etp_reset(sk);
+			etp_reset(sk, "RST received");
 		else
 			etp_challenge_ack(sk, skb);
 		return false;
@@ -690,7 +695,8 @@ ack:
 		if (parent && !etp_child_ready(sk))
 			return false;
 		etp_clean_acked(sk, cb->ack);
-		etp_established(sk, skb);
+		etp_established(sk, skb, simopen ? "SYN-ACK received" :
+						   "ACK of SYN-ACK received");
 		if (parent) {
 			parent->sk_data_ready(parent);
 		} else {
@@ -699,7 +705,7 @@ ack:
 		}
 		if (ep->fin_queued) {
 			/* close() or shutdown() came during the handshake. */
-			etp_set_state(sk, TCP_FIN_WAIT1);
+			etp_set_state(sk, TCP_FIN_WAIT1, "FIN queued during handshake");
 		}
 	} else if (!etp_ack(sk, skb)) {
 		return false;
@@ -708,7 +714,7 @@ ack:
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		if (etp_fin_acked(ep)) {
-			etp_set_state(sk, TCP_FIN_WAIT2);
+			etp_set_state(sk, TCP_FIN_WAIT2, "ACK of FIN received");
 			WRITE_ONCE(sk->sk_shutdown,
 				   sk->sk_shutdown | SEND_SHUTDOWN);
 			if (sock_flag(sk, SOCK_DEAD))
@@ -719,13 +725,13 @@ ack:
 		break;
 	case TCP_CLOSING:
 		if (etp_fin_acked(ep)) {
-			etp_time_wait(sk);
+			etp_time_wait(sk, "ACK of FIN received");
 			return false;
 		}
 		break;
 	case TCP_LAST_ACK:
 		if (etp_fin_acked(ep)) {
-			etp_done(sk);
+			etp_done(sk, "ACK of FIN received");
 			return false;
 		}
 		break;
@@ -744,7 +750,7 @@ ack:
 		    etp_after(cb->seq + skb->len, ep->rcv_nxt)) {
 			/* New data for a closed socket: nobody will read it. */
 			etp_send_active_reset(sk, GFP_ATOMIC);
-			etp_reset(sk);
+			etp_reset(sk, "data for a closed socket, RST sent");
 			return false;
 		}
 		queued = etp_data_queue(sk, skb, &fin);
@@ -780,7 +786,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_RST) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRSTS);
 		if (cb->flags & ETP_FLAG_ACK)
-			etp_reset(sk);		/* connection refused */
+			etp_reset(sk, "RST received: connection refused");
 		return;
 	}
 	if (!(cb->flags & ETP_FLAG_SYN))
@@ -802,7 +808,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_ACK) {
 		/* SYN-ACK: our SYN is acknowledged; the handshake is done. */
 		etp_clean_acked(sk, cb->ack);
-		etp_established(sk, skb);
+		etp_established(sk, skb, "SYN-ACK received, ACK sent");
 		etp_send_ack(sk);
 		sk->sk_state_change(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
@@ -813,7 +819,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	/* A bare SYN: simultaneous open (RFC 9293, 3.5, figure 8). */
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
-	etp_set_state(sk, TCP_SYN_RECV);
+	etp_set_state(sk, TCP_SYN_RECV, "SYN received: simultaneous open");
 	etp_send_syn(sk);
 }
 
@@ -892,6 +898,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		ep->snd_wscale = cb->wscale;
 		ep->rcv_wscale = etp_choose_wscale(child);
 	}
+	etp_trace_state(child, TCP_SYN_RECV, "SYN received by listener");
 	inet_sk_set_state(child, TCP_SYN_RECV);
 
 	rt = ip_route_output_ports(net, &newinet->cork.fl.u.ip4, child,
@@ -928,7 +935,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 
 drop_child:
 	sock_orphan(child);
-	etp_done(child);
+	etp_done(child, "child could not be set up");
 	bh_unlock_sock(child);
 	sock_put(child);
 }
@@ -970,7 +977,7 @@ static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
 		etp_tw_rearm(tw);
 	if (skb->len || (cb->flags & (ETP_FLAG_FIN | ETP_FLAG_SYN)))
 		etp_v4_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt,
-				  ETP_FLAG_ACK, tw->rcv_wnd);
+				  ETP_FLAG_ACK, tw->rcv_wnd, TCP_TIME_WAIT);
 out:
 	etp_tw_put(tw);
 }
@@ -1063,6 +1070,10 @@ int etp_v4_rcv(struct sk_buff *skb)
 	skc = etp_lookup(net, ip_hdr(skb)->saddr, th->source,
 			 ip_hdr(skb)->daddr, th->dest, inet_iif(skb),
 			 inet_sdif(skb));
+	trace_etp_segment_recv(skc, !skc ? TCP_CLOSE :
+			       etp_is_tw(skc) ? TCP_TIME_WAIT : skc->skc_state,
+			       ip_hdr(skb)->saddr, ip_hdr(skb)->daddr, th,
+			       skb->len);
 	if (!skc) {
 		ETP_INC_STATS(net, ETP_MIB_INNOSOCKET);
 		etp_v4_send_reset(net, skb);
@@ -1187,7 +1198,7 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 		ETP_INC_STATS(net, ETP_MIB_ATTEMPTFAILS);
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
-		etp_done(sk);
+		etp_done(sk, "ICMP hard error during handshake");
 	} else {
 		WRITE_ONCE(sk->sk_err_soft, err);
 	}

@@ -533,7 +533,7 @@ void etp_tw_rearm(struct etp_tw *tw)
  * socket is finished here; a small etp_tw entry takes its place in the
  * tables and holds the 4-tuple and the port.
  */
-void etp_time_wait(struct sock *sk)
+void etp_time_wait(struct sock *sk, const char *why)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct net *net = sock_net(sk);
@@ -544,7 +544,7 @@ void etp_time_wait(struct sock *sk)
 	tw = kmem_cache_zalloc(etp_tw_cachep, GFP_ATOMIC);
 	if (!tw) {
 		/* Like TCP when its TIME_WAIT table is full: close now. */
-		etp_done(sk);
+		etp_done(sk, "no memory for TIME_WAIT");
 		return;
 	}
 	/* skc_prot stays NULL: that is what marks a TIME_WAIT entry. */
@@ -584,6 +584,7 @@ void etp_time_wait(struct sock *sk)
 	 * entry, so the socket then leaves TIME_WAIT without another
 	 * state-change event.
 	 */
+	etp_trace_state(sk, TCP_TIME_WAIT, why);
 	inet_sk_set_state(sk, TCP_TIME_WAIT);
 
 	/*

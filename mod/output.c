@@ -13,6 +13,7 @@
 #include <net/checksum.h>
 #include <linux/unaligned.h>
 #include "etp.h"
+#include "trace.h"
 
 /* The largest window our header can announce, in bytes. */
 u32 etp_max_window(const struct etp_sock *ep)
@@ -230,6 +231,13 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	skb->ip_summed = CHECKSUM_NONE;
 	skb_set_owner_w(skb, sk);
 
+	if ((len || (flags & (ETP_FLAG_SYN | ETP_FLAG_FIN))) &&
+	    etp_before(seq, ep->snd_max))
+		trace_etp_segment_retransmit(sk, sk->sk_state, inet->inet_saddr,
+					     inet->inet_daddr, th, len);
+	else
+		trace_etp_segment_send(sk, sk->sk_state, inet->inet_saddr,
+				       inet->inet_daddr, th, len);
 	ETP_INC_STATS(sock_net(sk), ETP_MIB_OUTSEGS);
 	if (flags & ETP_FLAG_RST)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OUTRSTS);
@@ -472,7 +480,7 @@ void etp_retransmit_head(struct sock *sk)
 
 /* A segment that answers skb without a socket: RST, or an ACK from TIME_WAIT. */
 void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
-		       u32 ack, u8 flags, u16 window)
+		       u32 ack, u8 flags, u16 window, int state)
 {
 	const struct iphdr *iiph = ip_hdr(in);
 	const struct etphdr *ith = etp_hdr(in);
@@ -526,6 +534,7 @@ void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
 	skb_dst_set(skb, &rt->dst);
 	ip_select_ident(net, skb, NULL);
 
+	trace_etp_segment_send(NULL, state, fl4.saddr, fl4.daddr, th, 0);
 	ETP_INC_STATS(net, ETP_MIB_OUTSEGS);
 	if (flags & ETP_FLAG_RST)
 		ETP_INC_STATS(net, ETP_MIB_OUTRSTS);
@@ -544,8 +553,9 @@ void etp_v4_send_reset(struct net *net, const struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_RST)
 		return;
 	if (cb->flags & ETP_FLAG_ACK)
-		etp_v4_send_reply(net, skb, cb->ack, 0, ETP_FLAG_RST, 0);
+		etp_v4_send_reply(net, skb, cb->ack, 0, ETP_FLAG_RST, 0,
+				  TCP_CLOSE);
 	else
 		etp_v4_send_reply(net, skb, 0, cb->end_seq,
-				  ETP_FLAG_RST | ETP_FLAG_ACK, 0);
+				  ETP_FLAG_RST | ETP_FLAG_ACK, 0, TCP_CLOSE);
 }

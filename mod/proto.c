@@ -14,6 +14,7 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include "etp.h"
+#include "trace.h"
 
 static atomic_long_t etp_memory_allocated;
 static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
@@ -37,9 +38,15 @@ void etp_proto_mem_init(void)
 	etp_sysctl_mem[2] = etp_sysctl_mem[0] * 2;
 }
 
-void etp_set_state(struct sock *sk, int state)
+/*
+ * Every state change goes through here (or etp_trace_state() for the two
+ * that bypass it): etp:etp_state_change says why, and
+ * sock:inet_sock_set_state sees it with TCP's numbers.
+ */
+void etp_set_state(struct sock *sk, int state, const char *why)
 {
-	/* The tracepoint first, while the socket still has its ports. */
+	/* The tracepoints first, while the socket still has its ports. */
+	trace_etp_state_change(sk, sk->sk_state, state, why);
 	inet_sk_set_state(sk, state);
 	if (state == TCP_CLOSE) {
 		etp_unhash(sk);
@@ -67,9 +74,9 @@ void etp_destroy(struct sock *sk)
 }
 
 /* The connection is over: CLOSED, out of the tables, timers stopped. */
-void etp_done(struct sock *sk)
+void etp_done(struct sock *sk, const char *why)
 {
-	etp_set_state(sk, TCP_CLOSE);
+	etp_set_state(sk, TCP_CLOSE, why);
 	etp_clear_timers(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -160,7 +167,7 @@ void etp_listen_stop(struct sock *sk)
 			etp_send_active_reset(child, GFP_ATOMIC);
 		sock_orphan(child);
 		if (child->sk_state != TCP_CLOSE)
-			etp_done(child);
+			etp_done(child, "listener closed");
 		else
 			etp_destroy(child);
 		bh_unlock_sock(child);
@@ -221,7 +228,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	inet->inet_dport = usin->sin_port;
 	inet->inet_daddr = fl4->daddr;
 
-	etp_set_state(sk, TCP_SYN_SENT);
+	etp_set_state(sk, TCP_SYN_SENT, "connect");
 	err = etp_hash_connect(sk);
 	if (err)
 		goto failure;
@@ -257,7 +264,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	return 0;
 
 failure:
-	etp_set_state(sk, TCP_CLOSE);
+	etp_set_state(sk, TCP_CLOSE, "connect failed");
 	if (rt)
 		ip_rt_put(rt);
 	sk->sk_route_caps = 0;
@@ -273,13 +280,13 @@ static int etp_disconnect(struct sock *sk, int flags)
 	struct sk_buff *skb;
 
 	if (old_state == TCP_LISTEN) {
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "disconnect");
 		etp_listen_stop(sk);
 	} else if (old_state != TCP_CLOSE) {
 		if (old_state != TCP_SYN_SENT)
 			etp_send_active_reset(sk, gfp_any());
 		WRITE_ONCE(sk->sk_err, ECONNRESET);
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "disconnect, RST sent");
 	}
 	etp_clear_timers(sk);
 	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
@@ -313,10 +320,10 @@ static bool etp_queue_fin(struct sock *sk)
 {
 	switch (sk->sk_state) {
 	case TCP_ESTABLISHED:
-		etp_set_state(sk, TCP_FIN_WAIT1);
+		etp_set_state(sk, TCP_FIN_WAIT1, "close or shutdown, FIN sent");
 		break;
 	case TCP_CLOSE_WAIT:
-		etp_set_state(sk, TCP_LAST_ACK);
+		etp_set_state(sk, TCP_LAST_ACK, "close or shutdown, FIN sent");
 		break;
 	case TCP_SYN_RECV:
 		break;		/* sent once the handshake completes */
@@ -344,7 +351,7 @@ static void etp_close(struct sock *sk, long timeout)
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 
 	if (sk->sk_state == TCP_LISTEN) {
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "close");
 		etp_listen_stop(sk);
 		goto orphan;
 	}
@@ -359,7 +366,7 @@ static void etp_close(struct sock *sk, long timeout)
 	if (sk->sk_state == TCP_CLOSE)
 		goto orphan;
 	if (sk->sk_state == TCP_SYN_SENT) {
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "close");
 		goto orphan;
 	}
 
@@ -370,7 +377,9 @@ static void etp_close(struct sock *sk, long timeout)
 		 * connection with a RST, so the peer learns data was lost.
 		 */
 		etp_send_active_reset(sk, sk->sk_allocation);
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, unread ?
+			      "close with unread data, RST sent" :
+			      "close with zero linger, RST sent");
 	} else if (etp_queue_fin(sk) && timeout) {
 		sk_stream_wait_close(sk, timeout);
 	}
@@ -483,10 +492,11 @@ static int etp_inet_listen(struct socket *sock, int backlog)
 			inet->inet_sport = htons(inet->inet_num);
 		}
 		etp_sk(sk)->listen_closed = false;
+		etp_trace_state(sk, TCP_LISTEN, "listen");
 		inet_sk_set_state(sk, TCP_LISTEN);
 		err = etp_hash(sk);
 		if (err) {
-			etp_set_state(sk, TCP_CLOSE);
+			etp_set_state(sk, TCP_CLOSE, "listen failed");
 			goto out;
 		}
 	}
