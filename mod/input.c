@@ -67,24 +67,25 @@ static bool etp_parse_options(const struct etphdr *th, struct etp_skb_cb *cb)
 
 /*
  * RFC 9293, 3.10.7.4, first check: is the segment inside the receive
- * window? A zero-length segment must start in it; a segment with data
- * must start or end in it; with a zero window only an empty segment at
- * rcv_nxt is acceptable.
+ * window? A zero-length segment must start in it (or, as Linux TCP
+ * allows, at its right edge, where a peer that filled the window numbers
+ * its ACKs); a segment with data must start or end in it; with a zero
+ * window only a segment without data at rcv_nxt is acceptable, a bare FIN
+ * included (a FIN needs no window).
  */
 static bool etp_sequence_ok(const struct etp_sock *ep,
-			    const struct etp_skb_cb *cb)
+			    const struct etp_skb_cb *cb, u32 data_len)
 {
 	u32 len = cb->end_seq - cb->seq;
 	u32 wnd = ep->rcv_wnd - (ep->rcv_nxt - ep->rcv_wup);
 
 	if (etp_after(ep->rcv_nxt, ep->rcv_wup + ep->rcv_wnd))
 		wnd = 0;
-	if (!len) {
-		if (!wnd)
-			return cb->seq == ep->rcv_nxt;
+	if (!wnd && !data_len)
+		return cb->seq == ep->rcv_nxt;
+	if (!len)
 		return !etp_before(cb->seq, ep->rcv_nxt) &&
-		       etp_before(cb->seq, ep->rcv_nxt + wnd);
-	}
+		       !etp_after(cb->seq, ep->rcv_nxt + wnd);
 	if (!wnd)
 		return false;
 	return (!etp_before(cb->seq, ep->rcv_nxt) &&
@@ -279,7 +280,12 @@ static void etp_dup_ack(struct sock *sk)
 		/* Go-back-N after a timeout resends all of it anyway. */
 		break;
 	default:
-		if (++ep->dup_acks == ETP_DUPACK_THRESH)
+		/*
+		 * RFC 6582, 3.2, step 1: not for data sent before the last
+		 * recovery ended (duplicates of go-back-N segments).
+		 */
+		if (++ep->dup_acks == ETP_DUPACK_THRESH &&
+		    !etp_before(ep->snd_una, ep->recover))
 			etp_enter_fast_recovery(sk);
 	}
 }
@@ -358,6 +364,15 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 		etp_send_oow_ack(sk, skb);
 		return false;
 	}
+	/*
+	 * RFC 5961, 5.2: an ACK further below snd_una than the peer's
+	 * largest window is not from the peer; a blind injection attempt
+	 * must guess the ACK too. Challenge it, drop the segment.
+	 */
+	if (etp_before(cb->ack, ep->snd_una - ep->max_snd_wnd)) {
+		etp_challenge_ack(sk, skb);
+		return false;
+	}
 	if (etp_after(cb->ack, ep->snd_una)) {
 		u32 in_flight = ep->snd_max - ep->snd_una;
 		u32 acked = cb->ack - ep->snd_una;
@@ -397,6 +412,9 @@ static void etp_established(struct sock *sk, struct sk_buff *skb,
 	ep->cwnd = (ep->total_retrans ? 1 : ETP_INIT_CWND) * ep->mss;
 	ep->ssthresh = ETP_INFINITE_SSTHRESH;
 	ep->ca_state = ETP_CA_OPEN;
+	ep->cwnd_acked = 0;
+	ep->dup_acks = 0;
+	ep->recover = ep->iss;
 	ep->rcv_mss = min_t(u32, ep->mss, ETP_MSS_DEFAULT);
 	etp_set_state(sk, TCP_ESTABLISHED, why);
 }
@@ -664,7 +682,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		goto ack;
 
 	/* First: sequence number. */
-	if (!etp_sequence_ok(ep, cb)) {
+	if (!etp_sequence_ok(ep, cb, skb->len)) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INUNACCEPTABLE);
 		if (!(cb->flags & ETP_FLAG_RST))
 			etp_send_oow_ack(sk, skb);

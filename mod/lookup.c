@@ -43,6 +43,8 @@ struct etp_table {
 #define ETP_EHASH_SIZE	65536	/* tens of thousands of connections */
 #define ETP_BHASH_SIZE	16384
 #define ETP_LHASH_SIZE	512
+/* lhash chains end in nulls values of their own, apart from ehash's. */
+#define ETP_LHASH_NULLS_BASE	BIT(29)
 
 enum {
 	ETP_TABLE_NONE,
@@ -55,7 +57,8 @@ static struct kmem_cache *etp_tw_cachep;
 static siphash_key_t etp_isn_key __read_mostly;
 static u32 etp_hash_seed __read_mostly;
 
-static int etp_table_alloc(struct etp_table *t, unsigned int size, bool nulls)
+static int etp_table_alloc(struct etp_table *t, unsigned int size,
+			   bool nulls, unsigned int nulls_base)
 {
 	unsigned int i;
 
@@ -65,7 +68,8 @@ static int etp_table_alloc(struct etp_table *t, unsigned int size, bool nulls)
 	for (i = 0; i < size; i++) {
 		spin_lock_init(&t->buckets[i].lock);
 		if (nulls)
-			INIT_HLIST_NULLS_HEAD(&t->buckets[i].nchain, i);
+			INIT_HLIST_NULLS_HEAD(&t->buckets[i].nchain,
+					      nulls_base + i);
 		else
 			INIT_HLIST_HEAD(&t->buckets[i].chain);
 	}
@@ -82,9 +86,10 @@ int etp_hash_init(void)
 					  SLAB_HWCACHE_ALIGN, NULL);
 	if (!etp_tw_cachep)
 		return -ENOMEM;
-	if (etp_table_alloc(&etp_ehash, ETP_EHASH_SIZE, true) ||
-	    etp_table_alloc(&etp_bhash, ETP_BHASH_SIZE, false) ||
-	    etp_table_alloc(&etp_lhash, ETP_LHASH_SIZE, true)) {
+	if (etp_table_alloc(&etp_ehash, ETP_EHASH_SIZE, true, 0) ||
+	    etp_table_alloc(&etp_bhash, ETP_BHASH_SIZE, false, 0) ||
+	    etp_table_alloc(&etp_lhash, ETP_LHASH_SIZE, true,
+			    ETP_LHASH_NULLS_BASE)) {
 		etp_hash_exit();
 		return -ENOMEM;
 	}
@@ -186,11 +191,20 @@ begin:
 	return NULL;
 }
 
+static bool etp_lmatch(const struct sock_common *skc, const struct net *net,
+		       __be32 daddr, u16 lport, int dif, int sdif)
+{
+	return !etp_is_tw(skc) && skc->skc_state == TCP_LISTEN &&
+	       skc->skc_num == lport && net_eq(read_pnet(&skc->skc_net), net) &&
+	       (!skc->skc_rcv_saddr || skc->skc_rcv_saddr == daddr) &&
+	       etp_dev_match(skc->skc_bound_dev_if, dif, sdif);
+}
+
 static struct sock_common *etp_lookup_listener(struct net *net, __be32 daddr,
 					       u16 lport, int dif, int sdif)
 {
 	struct etp_bucket *b = etp_port_bucket(&etp_lhash, net, lport);
-	unsigned long slot = b - etp_lhash.buckets;
+	unsigned long slot = ETP_LHASH_NULLS_BASE + (b - etp_lhash.buckets);
 	struct sock_common *skc, *best;
 	struct hlist_nulls_node *node;
 	int score, best_score;
@@ -199,11 +213,7 @@ begin:
 	best = NULL;
 	best_score = 0;
 	hlist_nulls_for_each_entry_rcu(skc, node, &b->nchain, skc_nulls_node) {
-		if (skc->skc_num != lport || !net_eq(read_pnet(&skc->skc_net), net))
-			continue;
-		if (skc->skc_rcv_saddr && skc->skc_rcv_saddr != daddr)
-			continue;
-		if (!etp_dev_match(skc->skc_bound_dev_if, dif, sdif))
+		if (!etp_lmatch(skc, net, daddr, lport, dif, sdif))
 			continue;
 		score = 1 + !!skc->skc_rcv_saddr + !!skc->skc_bound_dev_if;
 		if (score > best_score) {
@@ -214,7 +224,12 @@ begin:
 	if (get_nulls_value(node) != slot)
 		goto begin;
 	if (best && !refcount_inc_not_zero(&best->skc_refcnt))
-		best = NULL;
+		return NULL;
+	/* It may have stopped listening under us: check it again. */
+	if (best && !etp_lmatch(best, net, daddr, lport, dif, sdif)) {
+		etp_skc_put(best);
+		goto begin;
+	}
 	return best;
 }
 

@@ -101,8 +101,10 @@ void etp_sync_mss(struct sock *sk)
 	etp_set_mss(sk);
 	if (ep->mss < old) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_PMTUUPDATES);
-		if (etp_before(ep->snd_una, ep->snd_max))
+		if (etp_before(ep->snd_una, ep->snd_max)) {
 			ep->snd_nxt = ep->snd_una;
+			ep->rtt_pending = 0;	/* Karn */
+		}
 	}
 }
 
@@ -438,6 +440,7 @@ void etp_retransmit_una(struct sock *sk)
 	u32 len = 0;
 	u8 flags = ETP_FLAG_ACK;
 
+	etp_sync_mss(sk);
 	if (etp_before(ep->snd_una, ep->write_seq))
 		len = min_t(u32, ep->mss, ep->write_seq - ep->snd_una);
 	else if (ep->fin_queued)
@@ -464,6 +467,7 @@ void etp_retransmit_head(struct sock *sk)
 	struct etp_sock *ep = etp_sk(sk);
 	u32 len;
 
+	etp_sync_mss(sk);
 	ep->snd_nxt = ep->snd_una;
 	ep->lost++;
 	if (etp_before(ep->snd_una, ep->write_seq)) {

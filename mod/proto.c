@@ -328,6 +328,8 @@ static int etp_disconnect(struct sock *sk, int flags)
 	ep->snd_wnd = 0;
 	ep->cwnd = 0;
 	ep->ca_state = ETP_CA_OPEN;
+	ep->total_retrans = 0;
+	ep->timeouts = 0;
 	__sk_dst_reset(sk);
 	sk_error_report(sk);
 	return 0;
@@ -707,6 +709,11 @@ static int etp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 				release_sock(sk);
 				lock_sock(sk);
 			} else {
+				/* A sender may be waiting for the space we freed. */
+				if (copied > 0 && !(flags & MSG_PEEK)) {
+					sk_mem_reclaim(sk);
+					etp_rcv_space_update(sk);
+				}
 				sk_wait_data(sk, &timeo, last);
 			}
 			continue;

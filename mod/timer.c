@@ -101,7 +101,7 @@ void etp_rearm_rtx(struct sock *sk)
 		 * not be built, or silly-window avoidance holds a small one
 		 * back. Try again; the retry sends it regardless.
 		 */
-		if (!timer_pending(&ep->rtx_timer)) {
+		if (!timer_pending(&ep->rtx_timer) || ep->persist) {
 			ep->persist = 0;
 			sk_reset_timer(sk, &ep->rtx_timer,
 				       jiffies + etp_rto_min(sk));

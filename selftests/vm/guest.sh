@@ -82,9 +82,17 @@ setup_network() {
 	local n
 
 	echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe
-	for m in virtio_net veth sch_netem nf_tables; do
+	for m in virtio_net veth sch_netem nf_tables nft_limit; do
 		modprobe "$m" || say "modprobe $m failed"
 	done
+	# When the kernel's random generator becomes ready it patches its code
+	# (a static key). Under TCG a CPU running that code while it changes
+	# can take a stray int3 and oops, so let that happen before any test
+	# runs: reading /dev/random blocks until the generator is ready.
+	local t0=$SECONDS
+	dd if=/dev/random of=/dev/null bs=1 count=1 status=none
+	sleep 1
+	say "random generator ready after $((SECONDS - t0)) s"
 	ip link set lo up
 	hostname "etp-$ETP_ROLE"
 
