@@ -357,4 +357,43 @@ TEST_F_TIMEOUT(cc, timeout_resets_cwnd_to_one_segment, 60)
 	EXPECT_LT(0u, ci.etpi_lost);
 }
 
+/*
+ * /proc/net/etp carries each connection's internals after the inode, for
+ * etpstat: they agree with what ETP_INFO says about the same socket.
+ */
+TEST_F(cc, proc_net_etp_shows_internals_of_each_connection)
+{
+	unsigned int lp, rto, srtt, rttvar, cwnd, ssth, swnd, rwnd, rtx, mss, ca;
+	static char buf[1 << 16];
+	unsigned short port;
+	struct etp_info ci;
+	char *line, *save;
+	int found = 0;
+
+	ASSERT_EQ(0, etp_pair(&self->c, &self->s));
+	ASSERT_EQ(0, warm_up(self->c, self->s));
+	port = etp_local_port(self->c);
+	ASSERT_EQ(0, info_of(self->c, &ci));
+	ASSERT_LT(0, etp_read_file("/proc/net/etp", buf, sizeof(buf)));
+	line = strtok_r(buf, "\n", &save);
+	ASSERT_NE(NULL, strstr(line, "inode rto srtt rttvar cwnd ssthresh snd_wnd rcv_wnd retrans mss ca_state"));
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %*x %*x:%*x %*x:%*x %*x %*u %*d %*u %u %u %u %u %u %u %u %u %u %u",
+			   &lp, &rto, &srtt, &rttvar, &cwnd, &ssth, &swnd, &rwnd,
+			   &rtx, &mss, &ca) != 11 || lp != port)
+			continue;
+		found = 1;
+		EXPECT_EQ(ci.etpi_cwnd, cwnd);
+		EXPECT_EQ(ci.etpi_ssthresh, ssth);
+		EXPECT_EQ(ci.etpi_mss, mss);
+		EXPECT_EQ(ci.etpi_srtt, srtt);
+		EXPECT_EQ(ci.etpi_rto, rto);
+		EXPECT_EQ(ci.etpi_snd_wnd, swnd);
+		EXPECT_EQ(ci.etpi_retrans, rtx);
+		EXPECT_EQ(ETP_CA_OPEN, (int)ca);
+		EXPECT_LT(0u, rwnd);
+	}
+	EXPECT_EQ(1, found) TH_LOG("no line for local port %u", port);
+}
+
 TEST_HARNESS_MAIN
