@@ -88,6 +88,12 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_RTO_MAX_MS_DEFAULT		120000
 #define ETP_RTO_INITIAL_MS_DEFAULT	1000	/* RFC 6298, 2.1 */
 #define ETP_DELACK_MS_DEFAULT		40	/* Linux TCP's minimum delayed ACK */
+/*
+ * ETP does not grow its buffers as TCP does, so they start larger than
+ * TCP's: a 1 MiB receive buffer offers a 512 KiB window (scaled).
+ */
+#define ETP_RMEM_DEFAULT		1048576
+#define ETP_WMEM_DEFAULT		1048576
 
 #define ETP_MSS_DEFAULT		536	/* RFC 9293, 3.7.1, without option */
 #define ETP_MSS_MIN		88
@@ -112,6 +118,8 @@ struct etp_net {
 	int			rto_max_ms;
 	int			rto_initial_ms;
 	int			delack_ms;
+	int			rmem_default;	/* a new socket's SO_RCVBUF */
+	int			wmem_default;	/* a new socket's SO_SNDBUF */
 };
 
 extern unsigned int etp_net_id;

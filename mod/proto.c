@@ -21,12 +21,12 @@ static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
 static unsigned long etp_memory_pressure;
 static long etp_sysctl_mem[3];
 /*
- * Buffer sizes: minimum, default, maximum. ETP does not tune its buffers
- * as TCP does, so the defaults are larger than TCP's starting point: a
- * 1 MiB receive buffer offers a 512 KiB window (window scaling).
+ * Buffer sizes for the memory accounting: minimum, default, maximum. A
+ * new socket takes its sizes from net.etp.rmem_default and wmem_default
+ * of its namespace.
  */
-static int etp_sysctl_wmem[3] = { 4096, 1048576, 4194304 };
-static int etp_sysctl_rmem[3] = { 4096, 1048576, 6291456 };
+static int etp_sysctl_wmem[3] = { 4096, ETP_WMEM_DEFAULT, 4194304 };
+static int etp_sysctl_rmem[3] = { 4096, ETP_RMEM_DEFAULT, 6291456 };
 
 /* Module-wide memory limit in pages, sized from the machine like TCP's. */
 void etp_proto_mem_init(void)
@@ -146,8 +146,8 @@ static int etp_init_sock(struct sock *sk)
 	/* Space is reported by etp_write_space() as ACKs free the queue. */
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	sk->sk_write_space = etp_write_space;
-	WRITE_ONCE(sk->sk_sndbuf, etp_sysctl_wmem[1]);
-	WRITE_ONCE(sk->sk_rcvbuf, etp_sysctl_rmem[1]);
+	WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(etp_pernet(sock_net(sk))->wmem_default));
+	WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(etp_pernet(sock_net(sk))->rmem_default));
 	return 0;
 }
 

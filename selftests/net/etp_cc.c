@@ -358,6 +358,29 @@ TEST_F_TIMEOUT(cc, timeout_resets_cwnd_to_one_segment, 60)
 }
 
 /*
+ * net.etp.rmem_default and wmem_default size new sockets of their
+ * namespace; out-of-range values are refused.
+ */
+TEST_F(cc, buffer_defaults_follow_sysctls)
+{
+	int rcv = 0, snd = 0, fd;
+	socklen_t len = sizeof(int);
+
+	ASSERT_EQ(0, etp_sysctl_set("rmem_default", "65536"));
+	ASSERT_EQ(0, etp_sysctl_set("wmem_default", "131072"));
+	fd = etp_socket();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &len));
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &len));
+	EXPECT_EQ(65536, rcv);
+	EXPECT_EQ(131072, snd);
+	close(fd);
+	EXPECT_EQ(-1, etp_sysctl_set("rmem_default", "100"));
+	EXPECT_EQ(-1, etp_sysctl_set("wmem_default", "999999999"));
+	EXPECT_EQ(65536, etp_sysctl_get("rmem_default"));
+}
+
+/*
  * /proc/net/etp carries each connection's internals after the inode, for
  * etpstat: they agree with what ETP_INFO says about the same socket.
  */
