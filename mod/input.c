@@ -619,6 +619,7 @@ static void etp_fin(struct sock *sk)
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
 
+	/* RFC 9293, 3.10.7.4, eighth check, per state. */
 	switch (sk->sk_state) {
 	case TCP_SYN_RECV:
 	case TCP_ESTABLISHED:
@@ -710,6 +711,7 @@ ack:
 	if (!(cb->flags & ETP_FLAG_ACK))
 		return false;
 
+	/* RFC 9293, 3.10.7.4, fifth check: SYN_RECV -> ESTABLISHED. */
 	if (sk->sk_state == TCP_SYN_RECV) {
 		struct sock *parent = ep->parent;
 
@@ -737,6 +739,7 @@ ack:
 		return false;
 	}
 
+	/* RFC 9293, 3.10.7.4, fifth check: what an ACK of our FIN ends. */
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		if (etp_fin_acked(ep)) {
@@ -842,7 +845,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 		return;
 	}
 
-	/* A bare SYN: simultaneous open (RFC 9293, 3.5, figure 8). */
+	/* A bare SYN: simultaneous open (RFC 9293, 3.5 and 3.10.7.3). */
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
 	etp_set_state(sk, TCP_SYN_RECV, "SYN received: simultaneous open");
@@ -924,6 +927,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		ep->snd_wscale = cb->wscale;
 		ep->rcv_wscale = etp_choose_wscale(child);
 	}
+	/* RFC 9293, 3.10.7.2: LISTEN, SYN received -> SYN_RECV. */
 	etp_trace_state(child, TCP_SYN_RECV, "SYN received by listener");
 	inet_sk_set_state(child, TCP_SYN_RECV);
 

@@ -245,6 +245,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	inet->inet_dport = usin->sin_port;
 	inet->inet_daddr = fl4->daddr;
 
+	/* RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. */
 	etp_set_state(sk, TCP_SYN_SENT, "connect");
 	err = etp_hash_connect(sk);
 	if (err)
@@ -335,7 +336,10 @@ static int etp_disconnect(struct sock *sk, int flags)
 	return 0;
 }
 
-/* Queue our FIN after the data; move to the state that waits for its ACK. */
+/*
+ * Queue our FIN after the data; move to the state that waits for its ACK
+ * (RFC 9293, 3.10.4, CLOSE in ESTABLISHED and CLOSE_WAIT).
+ */
 static bool etp_queue_fin(struct sock *sk)
 {
 	switch (sk->sk_state) {
@@ -370,6 +374,7 @@ static void etp_close(struct sock *sk, long timeout)
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 
+	/* RFC 9293, 3.10.4: CLOSE in LISTEN or SYN_SENT ends it at once. */
 	if (sk->sk_state == TCP_LISTEN) {
 		etp_set_state(sk, TCP_CLOSE, "close");
 		etp_listen_stop(sk);
@@ -512,6 +517,7 @@ static int etp_inet_listen(struct socket *sock, int backlog)
 			inet->inet_sport = htons(inet->inet_num);
 		}
 		etp_sk(sk)->listen_closed = false;
+		/* RFC 9293, 3.10.1: a passive OPEN enters LISTEN. */
 		etp_trace_state(sk, TCP_LISTEN, "listen");
 		inet_sk_set_state(sk, TCP_LISTEN);
 		err = etp_hash(sk);
