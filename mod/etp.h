@@ -102,6 +102,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_INIT_CWND		10	/* segments, as Linux TCP (RFC 6928) */
 #define ETP_DUPACK_THRESH	3	/* RFC 5681, 3.2 */
 #define ETP_INFINITE_SSTHRESH	0x7fffffffU
+#define ETP_RCV_RATIO_INIT	128	/* a half, until data is measured */
 #define ETP_OOW_ACK_INTERVAL	(HZ / 2)
 #define ETP_LINEAR_MAX		2048	/* larger segments use page frags */
 
@@ -159,6 +160,7 @@ struct etp_sock {
 	u16	mss;		/* payload bytes per segment we send */
 	u16	peer_mss;	/* MSS the peer announced */
 	u16	rcv_mss;	/* largest segment received: "full-sized" */
+	u16	rcv_ratio;	/* payload per truesize received, in 1/256 */
 	u16	pmtu;		/* path MTU that mss was computed from */
 
 	/* RFC 7323 window scaling: shifts, 0 unless both SYNs had it. */
@@ -330,6 +332,7 @@ void etp_v4_send_reply(struct net *net, const struct sk_buff *skb, u32 seq,
 void etp_v4_send_reset(struct net *net, const struct sk_buff *skb);
 u32 etp_select_window(struct sock *sk, bool syn);
 u32 etp_max_window(const struct etp_sock *ep);
+u32 etp_space_window(const struct sock *sk);
 u8 etp_choose_wscale(const struct sock *sk);
 void etp_set_mss(struct sock *sk);
 void etp_sync_mss(struct sock *sk);

@@ -459,6 +459,13 @@ static bool etp_rmem_charge(struct sock *sk, struct sk_buff *skb)
 		return false;
 	skb_dst_drop(skb);
 	skb_set_owner_r(skb, sk);
+	if (skb->len) {
+		struct etp_sock *ep = etp_sk(sk);
+		u32 r = div_u64((u64)skb->len << 8, skb->truesize);
+
+		/* Moving average with gain 1/8 of payload per truesize. */
+		ep->rcv_ratio = max_t(u32, (7 * ep->rcv_ratio + r) / 8, 1);
+	}
 	return true;
 }
 
@@ -894,6 +901,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	memset((char *)ep + offsetof(struct etp_sock, iss), 0,
 	       sizeof(*ep) - offsetof(struct etp_sock, iss));
 	ep->nodelay = lep->nodelay;	/* inherited, as TCP_NODELAY is */
+	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
 	__skb_queue_head_init(&ep->ooo_queue);
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);

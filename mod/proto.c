@@ -139,6 +139,7 @@ static int etp_init_sock(struct sock *sk)
 	INIT_LIST_HEAD(&ep->child_node);
 	etp_init_timers(sk);
 	ep->mss = ETP_MSS_DEFAULT;
+	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
 	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(sock_net(sk))->rto_initial_ms));
 
 	/* Lookups run under RCU: free the socket only after a grace period. */
@@ -626,7 +627,6 @@ out_err:
 static void etp_rcv_space_update(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
 	u32 cur = 0, win, full;
 
 	if (!((1 << sk->sk_state) &
@@ -635,8 +635,9 @@ static void etp_rcv_space_update(struct sock *sk)
 		return;
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	full = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, etp_max_window(ep));
-	win = min_t(u32, space > 0 ? space / 2 : 0, etp_max_window(ep));
+	full = min_t(u32, ((u64)READ_ONCE(sk->sk_rcvbuf) * ep->rcv_ratio) >> 8,
+		     etp_max_window(ep));
+	win = min(etp_space_window(sk), etp_max_window(ep));
 	if (2 * cur <= full && win >= 2 * cur && win > cur)
 		etp_send_ack(sk);
 }
