@@ -844,6 +844,9 @@ function etp.dissector(tvb, pinfo, tree)
 	if status == CKSUM_BAD then
 		col = col .. " [bad checksum]"
 	end
+	if bad_doff then
+		col = col .. " [bad data offset]"
+	end
 	pinfo.cols.info = col
 	return caplen
 end
