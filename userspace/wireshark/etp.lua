@@ -98,6 +98,9 @@ local F = {
 	opt_mss = ProtoField.uint16("etp.options.mss_val", "MSS Value", base.DEC),
 	opt_ws_shift = ProtoField.uint8("etp.options.wscale.shift", "Shift count", base.DEC),
 	opt_ws_mult = ProtoField.uint16("etp.options.wscale.multiplier", "Multiplier", base.DEC),
+	opt_mss_item = ProtoField.none("etp.options.mss", "Maximum segment size"),
+	opt_ws_item = ProtoField.none("etp.options.wscale", "Window scale"),
+	opt_other_item = ProtoField.none("etp.options.other", "Option"),
 	opt_nop = ProtoField.none("etp.options.nop", "No-Operation (NOP)"),
 	opt_eol = ProtoField.none("etp.options.eol", "End of Option List (EOL)"),
 	opt_unknown = ProtoField.bytes("etp.options.unknown", "Unknown option"),
@@ -107,6 +110,7 @@ local F = {
 				  "state of the end that sent the segment, once sent"),
 	state_dst = ProtoField.string("etp.state.dst", "Destination end's state",
 				      "state of the receiving end once it processed the segment"),
+	analysis = ProtoField.none("etp.analysis", "Connection analysis"),
 	retrans = ProtoField.none("etp.analysis.retransmission", "This is a retransmission"),
 	rel_base = ProtoField.string("etp.analysis.base", "Relative numbers"),
 }
@@ -288,9 +292,10 @@ local function new_end()
 	-- base: the number relative numbers count from (the ISN when the SYN
 	-- was seen); wscale: shift from the SYN (false: SYN without it);
 	-- nxt: highest sequence number this end has used, plus one;
-	-- fin: sequence number of this end's FIN.
+	-- fin: sequence number of this end's FIN; moved: the peer's SYN or FIN
+	-- that last changed this end's state, until this end acknowledges it.
 	return { state = nil, base = nil, syn_seen = false, wscale = nil,
-		 nxt = nil, fin = nil }
+		 nxt = nil, fin = nil, moved = nil }
 end
 
 local function new_conversation(key)
@@ -304,9 +309,9 @@ local function closed(state)
 	return state == nil or state == CLOSE or state == TIME_WAIT or state == LISTEN
 end
 
--- The state of the receiving end r after segment seg from s, following
+-- The state of the receiving end r once it processed segment seg, following
 -- RFC 9293, 3.10.7, for the cases a capture can show.
-local function receive(s, r, seg)
+local function receive_state(r, seg)
 	if seg.rst then
 		-- RFC 1337: TIME_WAIT ignores RSTs (Linux and ETP do too).
 		if r.state ~= TIME_WAIT then
@@ -316,13 +321,13 @@ local function receive(s, r, seg)
 	end
 	if seg.syn then
 		if not seg.ack then
-			if r.state == nil or r.state == LISTEN or r.state == CLOSE or
-			   r.state == SYN_SENT then
+			if closed(r.state) or r.state == SYN_SENT then
 				-- A listener, or a simultaneous open (RFC 9293, figure 8).
 				r.state = SYN_RECV
 			end
 		elseif (r.state == SYN_SENT or r.state == SYN_RECV) and r.base and
 		       seg.ack_raw == seq_add(r.base, 1) then
+			-- In SYN_RECV: the peer's SYN-ACK of a simultaneous open.
 			r.state = ESTABLISHED
 		end
 		return
@@ -345,10 +350,21 @@ local function receive(s, r, seg)
 		if r.state == ESTABLISHED or r.state == SYN_RECV or r.state == nil then
 			r.state = CLOSE_WAIT
 		elseif r.state == FIN_WAIT1 then
+			-- Our FIN is not acknowledged: simultaneous close.
 			r.state = CLOSING
 		elseif r.state == FIN_WAIT2 then
 			r.state = TIME_WAIT
 		end
+	end
+end
+
+-- receive_state, remembering the peer's SYN or FIN that moved r (see crossed).
+local function receive(r, seg, info)
+	local before = r.state
+
+	receive_state(r, seg)
+	if r.state ~= before and (seg.fin or (seg.syn and not seg.ack)) then
+		r.moved = { seg = seg, before = before, info = info }
 	end
 end
 
@@ -361,7 +377,9 @@ local function send(s, r, seg)
 			if closed(s.state) or s.state == SYN_SENT then
 				s.state = SYN_SENT
 			end
-		elseif s.state ~= SYN_RECV then
+		elseif closed(s.state) or s.state == SYN_SENT then
+			-- (Already ESTABLISHED: a SYN-ACK sent again, or one of a
+			-- simultaneous open that crossed the peer's.)
 			s.state = SYN_RECV
 		end
 	elseif seg.fin and seg.first_fin then
@@ -378,6 +396,25 @@ local function send(s, r, seg)
 	end
 end
 
+-- Did s send seg before it processed the peer's SYN or FIN that the capture
+-- showed first? A bare SYN after the peer's SYN, or a FIN that does not
+-- acknowledge the peer's FIN, says so: the two crossed on the way
+-- (simultaneous open, RFC 9293 figure 8; simultaneous close, figure 13),
+-- and the capture point saw them in an order neither end did.
+local function crossed(s, r, seg)
+	local m = s.moved
+	if not m then
+		return false
+	end
+	if seg.syn and not seg.ack then
+		return m.seg.syn and not m.seg.ack
+	end
+	if seg.fin and seg.first_fin and m.seg.fin and r.fin then
+		return not seg.ack or seq_lt(seg.ack_raw, seq_add(r.fin, 1))
+	end
+	return false
+end
+
 -- First pass over one segment: update the conversation and return what the
 -- tree shows for this frame. A segment with a bad checksum is dropped by
 -- the receiver: it gets relative numbers but moves nothing.
@@ -387,23 +424,19 @@ local function analyze(pinfo, seg, dropped)
 	local key = src < dst and (src .. " " .. dst) or (dst .. " " .. src)
 	local c = conversations[key]
 
-	-- A new SYN on a finished conversation (or a reused 4-tuple) starts a
-	-- new stream, as with TCP.
+	-- A SYN on a finished conversation (a reused 4-tuple) starts a new
+	-- stream, as with TCP, unless it is the same SYN again.
 	if c and seg.syn and not seg.ack and not dropped then
-		local s = c.ends[src]
-		local r = c.ends[dst]
-		local done = closed(r and r.state) and closed(s and s.state)
-		if s and s.syn_seen and s.base ~= seg.seq_raw and (done or not seq_lt(seg.seq_raw, s.nxt)) then
-			c = nil
-		elseif done and not (s and s.syn_seen) then
+		local s, r = c.ends[src], c.ends[dst]
+		if closed(s.state) and closed(r.state) and not (s.syn_seen and s.base == seg.seq_raw) then
 			c = nil
 		end
 	end
 	if not c then
 		c = new_conversation(key)
+		c.ends[src] = new_end()
+		c.ends[dst] = new_end()
 	end
-	c.ends[src] = c.ends[src] or new_end()
-	c.ends[dst] = c.ends[dst] or new_end()
 	local s, r = c.ends[src], c.ends[dst]
 	local info = { stream = c.stream }
 
@@ -449,7 +482,7 @@ local function analyze(pinfo, seg, dropped)
 	end
 	if seg.fin then
 		local fin_seq = seq_add(seg.nxt_raw, -1)
-		seg.first_fin = s.fin == nil or s.fin ~= fin_seq
+		seg.first_fin = s.fin ~= fin_seq
 		s.fin = fin_seq
 	end
 
@@ -467,13 +500,36 @@ local function analyze(pinfo, seg, dropped)
 		info.win_factor = -1
 	end
 
+	-- States. When this segment crossed the peer's SYN or FIN, the sender
+	-- sent it from the state it had before that one arrived, and then
+	-- processed it: the earlier frame's view of this end is corrected
+	-- (shown from the second pass on, e.g. tshark -2).
+	local m = crossed(s, r, seg) and s.moved
+	if m then
+		s.state = m.before
+	end
 	info.src_before, info.dst_before = s.state, r.state
 	if info.dst_before == nil and seg.syn and not seg.ack then
 		info.dst_before = LISTEN
 	end
 	send(s, r, seg)
-	receive(s, r, seg)
-	info.src_after, info.dst_after = s.state, r.state
+	info.src_after = s.state
+	if m then
+		m.info.dst_before = s.state
+		receive_state(s, m.seg)
+		m.info.dst_after = s.state
+		m.info.crossed = true
+		info.crossed = true
+		s.moved = nil
+	elseif s.moved and seg.ack and not seq_lt(seg.ack_raw, s.moved.seg.nxt_raw) then
+		-- s acknowledged what moved it: nothing can cross it any more.
+		s.moved = nil
+	end
+	receive(r, seg, info)
+	info.dst_after = r.state
+	if m then
+		info.src_then = s.state
+	end
 	return info
 end
 
@@ -554,7 +610,8 @@ local function add_options(tvb, tree, hlen, list, seg)
 			local t
 			if o.kind == OPT_MSS and not o.err then
 				local mss = tvb(o.off + 2, 2):uint()
-				t = otree:add(etp, r, "Maximum segment size: " .. mss .. " bytes")
+				t = otree:add(F.opt_mss_item, r)
+				t:set_text("Maximum segment size: " .. mss .. " bytes")
 				t:add(F.option_kind, tvb(o.off, 1))
 				t:add(F.option_len, tvb(o.off + 1, 1))
 				t:add(F.opt_mss, tvb(o.off + 2, 2))
@@ -563,7 +620,8 @@ local function add_options(tvb, tree, hlen, list, seg)
 				local shift = tvb(o.off + 2, 1):uint()
 				local used = math.min(shift, MAX_WSCALE)
 				local mult = math.floor(2 ^ used)
-				t = otree:add(etp, r, string.format("Window scale: %d (multiply by %d)", shift, mult))
+				t = otree:add(F.opt_ws_item, r)
+				t:set_text(string.format("Window scale: %d (multiply by %d)", shift, mult))
 				t:add(F.option_kind, tvb(o.off, 1))
 				t:add(F.option_len, tvb(o.off + 1, 1))
 				local it = t:add(F.opt_ws_shift, tvb(o.off + 2, 1))
@@ -573,12 +631,14 @@ local function add_options(tvb, tree, hlen, list, seg)
 				t:add(F.opt_ws_mult, tvb(o.off + 2, 1), mult):set_generated()
 				notes[#notes + 1] = "WS=" .. mult
 			elseif o.err then
-				t = otree:add(etp, r, option_names[o.kind] .. ": " .. o.err)
+				t = otree:add(F.opt_other_item, r)
+				t:set_text(option_names[o.kind] .. ": " .. o.err)
 				t:add(F.option_kind, tvb(o.off, 1))
 				t:add(F.option_len, tvb(o.off + 1, 1))
 				t:add_proto_expert_info(E.bad_option, "Malformed option: " .. o.err)
 			else
-				t = otree:add(etp, r, string.format("Unknown option: kind %d, %d bytes",
+				t = otree:add(F.opt_other_item, r)
+				t:set_text(string.format("Unknown option: kind %d, %d bytes",
 								    o.kind, o.len))
 				t:add(F.option_kind, tvb(o.off, 1))
 				t:add(F.option_len, tvb(o.off + 1, 1))
@@ -799,7 +859,8 @@ function etp.dissector(tvb, pinfo, tree)
 
 	-- What the analysis found.
 	if info then
-		local a = top:add(etp, tvb(0, 0), string.format("Connection state: %s, %s",
+		local a = top:add(F.analysis, tvb(0, 0))
+		a:set_text(string.format("Connection state: %s, %s",
 					state_text(seg.sport, info.src_before, info.src_after),
 					state_text(seg.dport, info.dst_before, info.dst_after)))
 		a:set_generated()
@@ -811,6 +872,13 @@ function etp.dissector(tvb, pinfo, tree)
 		end
 		if info.dropped then
 			a:append_text(" (bad checksum: the receiver drops it)")
+		end
+		if info.src_then then
+			a:append_text(string.format(" (crossed the peer's %s: %d then %s)",
+						    seg.syn and "SYN" or "FIN", seg.sport, info.src_then))
+		elseif info.crossed then
+			a:append_text(string.format(" (crossed %d's %s on the way)", seg.dport,
+						    seg.syn and "SYN" or "FIN"))
 		end
 		if info.retrans then
 			local r = a:add(F.retrans, tvb(4, 4)):set_generated()
