@@ -126,12 +126,12 @@ _got_bye() { [ "$(cat "$T/c.out" 2>/dev/null)" = bye ]; }
 
 # The capture: returns non-zero if any step of the script did not happen.
 script() {
-	local dp cp rc
+	local dpid cpid rc
 
 	ip netns exec "$A" dumpcap -q -i veth0 -f "ip proto 253" -P -w "$T/etp.pcap" \
 		2>"$T/dumpcap.err" &
-	dp=$!
-	ETP_PIDS+=("$dp")
+	dpid=$!
+	ETP_PIDS+=("$dpid")
 	etp_wait_until 30 _capturing || { cat "$T/dumpcap.err"; etp_fail_msg "dumpcap did not start"; return 1; }
 
 	# The first 43-octet ETP segment into A is the server's "bye" (20 + 20 + 3).
@@ -146,12 +146,12 @@ script() {
 	# The client half-closes once it has the server's answer.
 	{ head -c "$NBYTES" /dev/urandom; etp_wait_until 20 _got_bye; } 5>&- |
 		ip netns exec "$A" etpcat -p "$CPORT" 10.0.0.2 "$SPORT" >"$T/c.out" 2>/dev/null 5>&- &
-	cp=$!
+	cpid=$!
 	etp_wait_until 20 _got_all || { etp_fail_msg "server got $(stat -c %s "$T/s.out") octets"; return 1; }
 	printf bye >&5
 	etp_wait_proc_state 20 "$B" "$SPORT" "$CPORT" 08 || { etp_fail_msg "server not in CLOSE_WAIT"; return 1; }
 	exec 5>&-
-	etp_wait_pid "$cp" 20 || { etp_fail_msg "client did not finish"; return 1; }
+	etp_wait_pid "$cpid" 20 || { etp_fail_msg "client did not finish"; return 1; }
 
 	ip netns exec "$A" etpcat -p "$RPORT" 10.0.0.2 "$CLOSED" </dev/null >/dev/null 2>&1
 	rc=$?
@@ -163,11 +163,12 @@ script() {
 
 	# Let dumpcap read what is queued, then stop it; it writes the file out.
 	sleep 1
-	kill -INT "$dp"
-	etp_wait_pid "$dp" 20 || { etp_fail_msg "dumpcap did not stop"; return 1; }
+	kill -INT "$dpid"
+	etp_wait_pid "$dpid" 20 || { etp_fail_msg "dumpcap did not stop"; return 1; }
 	cp "$INST/trace" "$T/trace"
 	trace_off
 	echo "trace: $(grep -c 'etp_segment_send\|etp_segment_retransmit' "$T/trace") segments sent"
+	grep -v '^Capturing on\|^File: ' "$T/dumpcap.err"
 }
 
 # --- what the dissector shows --------------------------------------------------

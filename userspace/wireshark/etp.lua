@@ -203,26 +203,18 @@ local function flags_string(flags)
 	return table.concat(out)
 end
 
--- Internet checksum (RFC 1071): 16-bit ones' complement sum of a string,
--- added to sum; an odd last octet is padded with zero.
+-- Internet checksum (RFC 1071): the 16-bit ones' complement sum of string
+-- s added to sum, an odd last octet padded with zero. string.byte returns
+-- a bounded number of values at once: go in chunks of an even size.
 local function ones_sum(s, sum)
 	local n = #s
-	local i = 1
-	while i + 1 <= n do
-		local chunk_end = math.min(i + 4095, n)
-		if (chunk_end - i) % 2 == 0 then
-			chunk_end = chunk_end - 1
-		end
-		if chunk_end < i + 1 then
-			break
-		end
-		local b = { s:byte(i, chunk_end) }
+	for i = 1, n - 1, 4096 do
+		local b = { s:byte(i, math.min(i + 4095, n)) }
 		for j = 1, #b - 1, 2 do
 			sum = sum + b[j] * 256 + b[j + 1]
 		end
-		i = chunk_end + 1
 	end
-	if i == n then
+	if n % 2 == 1 then
 		sum = sum + s:byte(n) * 256
 	end
 	return sum
@@ -241,13 +233,17 @@ local function last_field(extractor)
 end
 
 -- Returns status, calculated checksum (nil when it cannot be computed).
-local function verify_checksum(tvb, check)
+local function verify_checksum(tvb, pinfo, check)
 	if not etp.prefs.check_checksum then
 		return CKSUM_UNVERIFIED
 	end
 	local seglen = tvb:reported_len()
 	-- Truncated captures and segments quoted in ICMP errors lack octets.
 	if tvb:len() < seglen then
+		return CKSUM_UNVERIFIED
+	end
+	-- ETP is defined over IPv4 only (the table also serves IPv6).
+	if tostring(pinfo.net_src):find(":", 1, true) then
 		return CKSUM_UNVERIFIED
 	end
 	local src, dst = last_field(ip_src_f), last_field(ip_dst_f)
@@ -718,7 +714,7 @@ function etp.dissector(tvb, pinfo, tree)
 		options = parse_options(tvb, hlen, seg)
 	end
 
-	local status, calc = verify_checksum(tvb, check)
+	local status, calc = verify_checksum(tvb, pinfo, check)
 
 	-- The connection analysis runs once per frame, on the first pass in
 	-- capture order; a segment quoted in an ICMP error moves nothing.
