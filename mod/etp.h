@@ -92,6 +92,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
  * ETP does not grow its buffers as TCP does, so they start larger than
  * TCP's: a 1 MiB receive buffer offers a 512 KiB window (scaled).
  */
+#define ETP_MAX_TW_DEFAULT		65536	/* as many as ehash buckets */
 #define ETP_RMEM_DEFAULT		1048576
 #define ETP_WMEM_DEFAULT		1048576
 
@@ -121,6 +122,8 @@ struct etp_net {
 	int			delack_ms;
 	int			rmem_default;	/* a new socket's SO_RCVBUF */
 	int			wmem_default;	/* a new socket's SO_SNDBUF */
+	int			max_tw;		/* TIME_WAIT entries at most */
+	atomic_t		tw_count;	/* TIME_WAIT entries now */
 };
 
 extern unsigned int etp_net_id;

@@ -12,6 +12,7 @@ static int etp_one = 1;
 static int etp_retries_max = 127;
 static int etp_ms_max = 3600000;	/* one hour */
 static int etp_delack_max = 500;	/* RFC 9293, 3.8.6.3: under 0.5 s */
+static int etp_max_tw_max = 1 << 24;
 static int etp_buf_min = 4096;
 static int etp_buf_max = 64 << 20;
 
@@ -51,6 +52,7 @@ static const struct ctl_table etp_sysctl_template[] = {
 	ETP_SYSCTL("delack_ms", delack_ms, &etp_delack_max),
 	ETP_SYSCTL_BUF("rmem_default", rmem_default),
 	ETP_SYSCTL_BUF("wmem_default", wmem_default),
+	ETP_SYSCTL("max_tw", max_tw, &etp_max_tw_max),
 };
 
 int etp_sysctl_register(struct net *net)
