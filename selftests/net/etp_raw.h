@@ -53,6 +53,14 @@ static inline void etp_rng_bytes(struct etp_rng *r, uint8_t *p, size_t n)
 		*p++ = (uint8_t)etp_rng_next(r);
 }
 
+/* Sequence number order modulo 2^32 (RFC 9293, 3.4). */
+static inline bool etp_seq_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+#define etp_seq_after(a, b)	etp_seq_before(b, a)
+
 /* --- the receiver's rules ------------------------------------------------- */
 
 /* What ETP does with a segment before any socket sees it. */
