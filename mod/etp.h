@@ -88,6 +88,13 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_RTO_MAX_MS_DEFAULT		120000
 #define ETP_RTO_INITIAL_MS_DEFAULT	1000	/* RFC 6298, 2.1 */
 #define ETP_DELACK_MS_DEFAULT		40	/* Linux TCP's minimum delayed ACK */
+/*
+ * ETP does not grow its buffers as TCP does, so they start larger than
+ * TCP's: a 1 MiB receive buffer offers a 512 KiB window (scaled).
+ */
+#define ETP_MAX_TW_DEFAULT		65536	/* as many as ehash buckets */
+#define ETP_RMEM_DEFAULT		1048576
+#define ETP_WMEM_DEFAULT		1048576
 
 #define ETP_MSS_DEFAULT		536	/* RFC 9293, 3.7.1, without option */
 #define ETP_MSS_MIN		88
@@ -96,6 +103,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_INIT_CWND		10	/* segments, as Linux TCP (RFC 6928) */
 #define ETP_DUPACK_THRESH	3	/* RFC 5681, 3.2 */
 #define ETP_INFINITE_SSTHRESH	0x7fffffffU
+#define ETP_RCV_RATIO_INIT	128	/* a half, until data is measured */
 #define ETP_OOW_ACK_INTERVAL	(HZ / 2)
 #define ETP_LINEAR_MAX		2048	/* larger segments use page frags */
 
@@ -112,6 +120,10 @@ struct etp_net {
 	int			rto_max_ms;
 	int			rto_initial_ms;
 	int			delack_ms;
+	int			rmem_default;	/* a new socket's SO_RCVBUF */
+	int			wmem_default;	/* a new socket's SO_SNDBUF */
+	int			max_tw;		/* TIME_WAIT entries at most */
+	atomic_t		tw_count;	/* TIME_WAIT entries now */
 };
 
 extern unsigned int etp_net_id;
@@ -151,6 +163,7 @@ struct etp_sock {
 	u16	mss;		/* payload bytes per segment we send */
 	u16	peer_mss;	/* MSS the peer announced */
 	u16	rcv_mss;	/* largest segment received: "full-sized" */
+	u16	rcv_ratio;	/* payload per truesize received, in 1/256 */
 	u16	pmtu;		/* path MTU that mss was computed from */
 
 	/* RFC 7323 window scaling: shifts, 0 unless both SYNs had it. */
@@ -322,6 +335,7 @@ void etp_v4_send_reply(struct net *net, const struct sk_buff *skb, u32 seq,
 void etp_v4_send_reset(struct net *net, const struct sk_buff *skb);
 u32 etp_select_window(struct sock *sk, bool syn);
 u32 etp_max_window(const struct etp_sock *ep);
+u32 etp_space_window(const struct sock *sk);
 u8 etp_choose_wscale(const struct sock *sk);
 void etp_set_mss(struct sock *sk);
 void etp_sync_mss(struct sock *sk);

@@ -459,6 +459,13 @@ static bool etp_rmem_charge(struct sock *sk, struct sk_buff *skb)
 		return false;
 	skb_dst_drop(skb);
 	skb_set_owner_r(skb, sk);
+	if (skb->len) {
+		struct etp_sock *ep = etp_sk(sk);
+		u32 r = div_u64((u64)skb->len << 8, skb->truesize);
+
+		/* Moving average with gain 1/8 of payload per truesize. */
+		ep->rcv_ratio = max_t(u32, (7 * ep->rcv_ratio + r) / 8, 1);
+	}
 	return true;
 }
 
@@ -619,6 +626,7 @@ static void etp_fin(struct sock *sk)
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
 
+	/* RFC 9293, 3.10.7.4, eighth check, per state. */
 	switch (sk->sk_state) {
 	case TCP_SYN_RECV:
 	case TCP_ESTABLISHED:
@@ -710,6 +718,7 @@ ack:
 	if (!(cb->flags & ETP_FLAG_ACK))
 		return false;
 
+	/* RFC 9293, 3.10.7.4, fifth check: SYN_RECV -> ESTABLISHED. */
 	if (sk->sk_state == TCP_SYN_RECV) {
 		struct sock *parent = ep->parent;
 
@@ -737,6 +746,7 @@ ack:
 		return false;
 	}
 
+	/* RFC 9293, 3.10.7.4, fifth check: what an ACK of our FIN ends. */
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		if (etp_fin_acked(ep)) {
@@ -842,7 +852,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 		return;
 	}
 
-	/* A bare SYN: simultaneous open (RFC 9293, 3.5, figure 8). */
+	/* A bare SYN: simultaneous open (RFC 9293, 3.5 and 3.10.7.3). */
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
 	etp_set_state(sk, TCP_SYN_RECV, "SYN received: simultaneous open");
@@ -891,6 +901,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	memset((char *)ep + offsetof(struct etp_sock, iss), 0,
 	       sizeof(*ep) - offsetof(struct etp_sock, iss));
 	ep->nodelay = lep->nodelay;	/* inherited, as TCP_NODELAY is */
+	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
 	__skb_queue_head_init(&ep->ooo_queue);
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
@@ -924,6 +935,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		ep->snd_wscale = cb->wscale;
 		ep->rcv_wscale = etp_choose_wscale(child);
 	}
+	/* RFC 9293, 3.10.7.2: LISTEN, SYN received -> SYN_RECV. */
 	etp_trace_state(child, TCP_SYN_RECV, "SYN received by listener");
 	inet_sk_set_state(child, TCP_SYN_RECV);
 

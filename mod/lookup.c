@@ -17,7 +17,9 @@
  * hlist_nulls lists ending in their bucket number: a reader that ends in
  * the wrong bucket starts again instead of missing an entry.
  */
+#include <linux/hash.h>
 #include <linux/jhash.h>
+#include <linux/log2.h>
 #include <linux/siphash.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -55,6 +57,9 @@ enum {
 static struct etp_table etp_ehash, etp_bhash, etp_lhash;
 static struct kmem_cache *etp_tw_cachep;
 static siphash_key_t etp_isn_key __read_mostly;
+static siphash_key_t etp_port_key __read_mostly;
+#define ETP_PERTURB_SIZE	256	/* RFC 6056's table of perturbations */
+static u16 etp_port_perturb[ETP_PERTURB_SIZE];
 static u32 etp_hash_seed __read_mostly;
 
 static int etp_table_alloc(struct etp_table *t, unsigned int size,
@@ -80,6 +85,8 @@ static int etp_table_alloc(struct etp_table *t, unsigned int size,
 int etp_hash_init(void)
 {
 	get_random_bytes(&etp_isn_key, sizeof(etp_isn_key));
+	get_random_bytes(&etp_port_key, sizeof(etp_port_key));
+	get_random_bytes(etp_port_perturb, sizeof(etp_port_perturb));
 	etp_hash_seed = get_random_u32();
 
 	etp_tw_cachep = kmem_cache_create("etp_tw", sizeof(struct etp_tw), 0,
@@ -309,19 +316,41 @@ static void etp_bind_add(struct etp_bucket *b, struct sock *sk, u16 port)
 }
 
 /*
- * Ephemeral ports: a random start in ip_local_port_range, then a walk to
- * the first port nobody in this namespace holds. An ephemeral port is
- * never shared, so the 4-tuple of a connection made from it is unique.
+ * Ephemeral ports, RFC 6056, 3.3.4 (algorithm 4, "double-hash"): for a
+ * connection, the search starts at a keyed hash of its addresses and
+ * destination port plus a perturbation taken from a small table indexed
+ * by a second hash; the entry moves on by a small random step after each
+ * use, so ports to one destination follow no fixed stride and ports to
+ * different destinations are unrelated. Without a destination (bind() to
+ * port 0, listen()) the start is random. The walk takes the first port
+ * nobody in this namespace holds: an ephemeral port is never shared, so
+ * the 4-tuple of a connection made from it is unique.
  */
+static u32 etp_port_start(const struct sock *sk, u32 range, u16 **perturb)
+{
+	u32 h;
+
+	*perturb = NULL;
+	if (!sk->sk_daddr)
+		return get_random_u32_below(range);
+	h = siphash_3u32((__force u32)sk->sk_rcv_saddr,
+			 (__force u32)sk->sk_daddr, (__force u16)sk->sk_dport,
+			 &etp_port_key);
+	*perturb = &etp_port_perturb[hash_32(h ^ net_hash_mix(sock_net(sk)),
+					     ilog2(ETP_PERTURB_SIZE))];
+	return (h + READ_ONCE(**perturb)) % range;
+}
+
 static int etp_bind_ephemeral(struct sock *sk)
 {
 	struct net *net = sock_net(sk);
 	int low, high, range, i;
+	u16 *perturb;
 	u32 offset;
 
 	inet_sk_get_local_port_range(sk, &low, &high);
 	range = high - low + 1;
-	offset = get_random_u32_below(range);
+	offset = etp_port_start(sk, range, &perturb);
 	for (i = 0; i < range; i++) {
 		u16 port = low + (offset + i) % range;
 		struct etp_bucket *b;
@@ -333,6 +362,9 @@ static int etp_bind_ephemeral(struct sock *sk)
 		if (!etp_port_used(b, net, port)) {
 			etp_bind_add(b, sk, port);
 			spin_unlock_bh(&b->lock);
+			if (perturb)
+				WRITE_ONCE(*perturb, READ_ONCE(*perturb) + i + 1 +
+					   get_random_u32_below(8));
 			return 0;
 		}
 		spin_unlock_bh(&b->lock);
@@ -506,6 +538,7 @@ static void etp_tw_unhash(struct etp_tw *tw)
 	spin_lock_bh(&b->lock);
 	hlist_nulls_del_init_rcu(&skc->skc_nulls_node);
 	spin_unlock_bh(&b->lock);
+	atomic_dec(&etp_pernet(read_pnet(&skc->skc_net))->tw_count);
 
 	b = etp_port_bucket(&etp_bhash, read_pnet(&skc->skc_net), skc->skc_num);
 	spin_lock_bh(&b->lock);
@@ -556,9 +589,21 @@ void etp_time_wait(struct sock *sk, const char *why)
 	struct etp_bucket *b;
 	struct etp_tw *tw;
 
+	/*
+	 * Like TCP when its TIME_WAIT table is full: close at once. The cap
+	 * (net.etp.max_tw) keeps a peer that opens and closes connections
+	 * quickly from filling memory with entries.
+	 */
+	if (atomic_inc_return(&etp_pernet(net)->tw_count) >
+	    READ_ONCE(etp_pernet(net)->max_tw)) {
+		atomic_dec(&etp_pernet(net)->tw_count);
+		ETP_INC_STATS(net, ETP_MIB_TIMEWAITOVERFLOW);
+		etp_done(sk, "TIME_WAIT table full");
+		return;
+	}
 	tw = kmem_cache_zalloc(etp_tw_cachep, GFP_ATOMIC);
 	if (!tw) {
-		/* Like TCP when its TIME_WAIT table is full: close now. */
+		atomic_dec(&etp_pernet(net)->tw_count);
 		etp_done(sk, "no memory for TIME_WAIT");
 		return;
 	}

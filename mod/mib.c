@@ -42,6 +42,7 @@ const char * const etp_mib_names[ETP_MIB_MAX] = {
 	[ETP_MIB_DELAYEDACKS]		= "DelayedAcks",
 	[ETP_MIB_PMTUUPDATES]		= "PmtuUpdates",
 	[ETP_MIB_ICMPIGNORED]		= "IcmpIgnored",
+	[ETP_MIB_TIMEWAITOVERFLOW]	= "TimeWaitOverflow",
 };
 
 static int etp_stat_show(struct seq_file *seq, void *v)

@@ -42,6 +42,7 @@ enum etp_mib_field {
 	ETP_MIB_DELAYEDACKS,	/* ACKs sent by the delayed-ACK timer */
 	ETP_MIB_PMTUUPDATES,	/* ICMP fragmentation needed lowered the MSS */
 	ETP_MIB_ICMPIGNORED,	/* ICMP errors quoting data not in flight */
+	ETP_MIB_TIMEWAITOVERFLOW, /* closed at once: max_tw entries exist */
 	ETP_MIB_MAX
 };
 

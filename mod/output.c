@@ -22,8 +22,25 @@ u32 etp_max_window(const struct etp_sock *ep)
 }
 
 /*
- * The window to advertise: half the free receive buffer, because skb
- * overhead (truesize) takes the other half. RFC 9293, 3.8.6.2.2: the
+ * The window free receive buffer can back. Memory is charged by truesize,
+ * payload plus overhead, and the overhead depends on segment sizes (a
+ * 100-byte segment can cost ten times that): the free space is scaled by
+ * the payload-to-truesize ratio measured on received data, so that data
+ * sent into the window we offer fits the buffer (as Linux TCP's
+ * scaling_ratio does). Until data arrives the ratio is a half.
+ */
+u32 etp_space_window(const struct sock *sk)
+{
+	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+
+	if (space <= 0)
+		return 0;
+	return ((u64)space * etp_sk(sk)->rcv_ratio) >> 8;
+}
+
+/*
+ * The window to advertise: what the free receive buffer can back
+ * (etp_space_window()). RFC 9293, 3.8.6.2.2: the
  * right edge is never moved left, and it is only moved right by at least
  * min(half the window's share of the buffer, one MSS): receiver
  * silly-window avoidance. A SYN's window is never scaled (RFC 7323, 2.2);
@@ -33,13 +50,12 @@ u32 etp_select_window(struct sock *sk, bool syn)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
-	int space = rcvbuf - atomic_read(&sk->sk_rmem_alloc);
 	u32 max = syn ? ETP_MAX_WINDOW : etp_max_window(ep);
 	u32 cur = 0, win, step;
 
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	win = min_t(u32, space > 0 ? space / 2 : 0, max);
+	win = min(etp_space_window(sk), max);
 	step = min_t(u32, ep->rcv_mss ?: ep->mss, rcvbuf / 4);
 	if (win < cur)
 		win = cur;

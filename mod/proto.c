@@ -21,12 +21,12 @@ static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
 static unsigned long etp_memory_pressure;
 static long etp_sysctl_mem[3];
 /*
- * Buffer sizes: minimum, default, maximum. ETP does not tune its buffers
- * as TCP does, so the defaults are larger than TCP's starting point: a
- * 1 MiB receive buffer offers a 512 KiB window (window scaling).
+ * Buffer sizes for the memory accounting: minimum, default, maximum. A
+ * new socket takes its sizes from net.etp.rmem_default and wmem_default
+ * of its namespace.
  */
-static int etp_sysctl_wmem[3] = { 4096, 1048576, 4194304 };
-static int etp_sysctl_rmem[3] = { 4096, 1048576, 6291456 };
+static int etp_sysctl_wmem[3] = { 4096, ETP_WMEM_DEFAULT, 4194304 };
+static int etp_sysctl_rmem[3] = { 4096, ETP_RMEM_DEFAULT, 6291456 };
 
 /* Module-wide memory limit in pages, sized from the machine like TCP's. */
 void etp_proto_mem_init(void)
@@ -139,6 +139,7 @@ static int etp_init_sock(struct sock *sk)
 	INIT_LIST_HEAD(&ep->child_node);
 	etp_init_timers(sk);
 	ep->mss = ETP_MSS_DEFAULT;
+	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
 	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(sock_net(sk))->rto_initial_ms));
 
 	/* Lookups run under RCU: free the socket only after a grace period. */
@@ -146,8 +147,8 @@ static int etp_init_sock(struct sock *sk)
 	/* Space is reported by etp_write_space() as ACKs free the queue. */
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	sk->sk_write_space = etp_write_space;
-	WRITE_ONCE(sk->sk_sndbuf, etp_sysctl_wmem[1]);
-	WRITE_ONCE(sk->sk_rcvbuf, etp_sysctl_rmem[1]);
+	WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(etp_pernet(sock_net(sk))->wmem_default));
+	WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(etp_pernet(sock_net(sk))->rmem_default));
 	return 0;
 }
 
@@ -245,6 +246,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	inet->inet_dport = usin->sin_port;
 	inet->inet_daddr = fl4->daddr;
 
+	/* RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. */
 	etp_set_state(sk, TCP_SYN_SENT, "connect");
 	err = etp_hash_connect(sk);
 	if (err)
@@ -335,7 +337,10 @@ static int etp_disconnect(struct sock *sk, int flags)
 	return 0;
 }
 
-/* Queue our FIN after the data; move to the state that waits for its ACK. */
+/*
+ * Queue our FIN after the data; move to the state that waits for its ACK
+ * (RFC 9293, 3.10.4, CLOSE in ESTABLISHED and CLOSE_WAIT).
+ */
 static bool etp_queue_fin(struct sock *sk)
 {
 	switch (sk->sk_state) {
@@ -370,6 +375,7 @@ static void etp_close(struct sock *sk, long timeout)
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 
+	/* RFC 9293, 3.10.4: CLOSE in LISTEN or SYN_SENT ends it at once. */
 	if (sk->sk_state == TCP_LISTEN) {
 		etp_set_state(sk, TCP_CLOSE, "close");
 		etp_listen_stop(sk);
@@ -512,6 +518,7 @@ static int etp_inet_listen(struct socket *sock, int backlog)
 			inet->inet_sport = htons(inet->inet_num);
 		}
 		etp_sk(sk)->listen_closed = false;
+		/* RFC 9293, 3.10.1: a passive OPEN enters LISTEN. */
 		etp_trace_state(sk, TCP_LISTEN, "listen");
 		inet_sk_set_state(sk, TCP_LISTEN);
 		err = etp_hash(sk);
@@ -620,7 +627,6 @@ out_err:
 static void etp_rcv_space_update(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
 	u32 cur = 0, win, full;
 
 	if (!((1 << sk->sk_state) &
@@ -629,8 +635,9 @@ static void etp_rcv_space_update(struct sock *sk)
 		return;
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	full = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, etp_max_window(ep));
-	win = min_t(u32, space > 0 ? space / 2 : 0, etp_max_window(ep));
+	full = min_t(u32, ((u64)READ_ONCE(sk->sk_rcvbuf) * ep->rcv_ratio) >> 8,
+		     etp_max_window(ep));
+	win = min(etp_space_window(sk), etp_max_window(ep));
 	if (2 * cur <= full && win >= 2 * cur && win > cur)
 		etp_send_ack(sk);
 }

@@ -186,6 +186,7 @@ static void etp_retransmit_timeout(struct sock *sk)
 		if (ep->parent && sk->sk_state == TCP_SYN_RECV)
 			etp_reset(sk, "SYN-ACK retries exhausted");
 		else
+			/* RFC 9293, 3.10.8: the user timeout. */
 			etp_write_err(sk, ETIMEDOUT, "retransmissions exhausted");
 		return;
 	}
