@@ -66,7 +66,7 @@ t_record() {
 	if [ "$ROLE" = a ]; then
 		mkfifo "$T/in"
 		exec 5<>"$T/in"
-		etpcat -w 60 -l -s "$LOCAL" $SP <"$T/in" >"$T/got" 2>/dev/null &
+		etp_bg etpcat -w 60 -l -s "$LOCAL" $SP <"$T/in" >"$T/got" 2>/dev/null
 		pid=$!
 		etp_wait_until 10 _state_is $SP 0 0A || etp_fail_msg "no listener" || return 1
 		etp_2vm_barrier 25467 60 || return 1
