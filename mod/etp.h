@@ -93,6 +93,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
  * TCP's: a 1 MiB receive buffer offers a 512 KiB window (scaled).
  */
 #define ETP_MAX_TW_DEFAULT		65536	/* as many as ehash buckets */
+#define ETP_SYNCOOKIES_DEFAULT		1	/* when the queues overflow */
 #define ETP_RMEM_DEFAULT		1048576
 #define ETP_WMEM_DEFAULT		1048576
 
@@ -123,6 +124,7 @@ struct etp_net {
 	int			rmem_default;	/* a new socket's SO_RCVBUF */
 	int			wmem_default;	/* a new socket's SO_SNDBUF */
 	int			max_tw;		/* TIME_WAIT entries at most */
+	int			syncookies;	/* 0 never, 1 on overflow, 2 always */
 	atomic_t		tw_count;	/* TIME_WAIT entries now */
 };
 
@@ -213,6 +215,7 @@ struct etp_sock {
 	u32			syn_qlen;
 	u32			accept_qlen;
 	bool			listen_closed;
+	unsigned long		last_cookie;	/* jiffies of the last SYN cookie */
 
 	/* Child: its listener until accept() takes it. */
 	struct sock		*parent;
@@ -280,6 +283,13 @@ void etp_listen_stop(struct sock *sk);
 void etp_proto_mem_init(void);
 void etp_ooo_purge(struct sock *sk);
 
+/* syncookie.c */
+void etp_cookie_init(void);
+void etp_cookie_send(struct sock *sk, struct sk_buff *skb);
+bool etp_cookie_check(struct sock *sk, struct sk_buff *skb, u16 *mss);
+bool etp_cookie_recent(const struct sock *sk);
+u16 etp_cookie_window(const struct sock *sk);
+
 /* trace.c */
 void etp_trace_state(struct sock *sk, int state, const char *why);
 
@@ -331,7 +341,7 @@ void etp_retransmit_una(struct sock *sk);
 void etp_ack_sent(struct sock *sk);
 void etp_ack_snd_check(struct sock *sk);
 void etp_v4_send_reply(struct net *net, const struct sk_buff *skb, u32 seq,
-		       u32 ack, u8 flags, u16 window, int state);
+		       u32 ack, u8 flags, u16 window, int state, u16 mss);
 void etp_v4_send_reset(struct net *net, const struct sk_buff *skb);
 u32 etp_select_window(struct sock *sk, bool syn);
 u32 etp_max_window(const struct etp_sock *ep);

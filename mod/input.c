@@ -860,10 +860,13 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
- * A SYN for a listener: a child socket in SYN_RECV, with its own 4-tuple
- * in ehash, answers with SYN-ACK (RFC 9293, 3.10.7.2).
+ * A child socket for a connection to listener sk, in SYN_RECV with its own
+ * 4-tuple in ehash and on the listener's half-open list, locked. irs and
+ * iss are the two initial sequence numbers; peer_mss and wscale come from
+ * the peer's SYN (or a SYN cookie). NULL if it cannot be set up.
  */
-static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+static struct sock *etp_new_child(struct sock *sk, struct sk_buff *skb,
+				  u32 irs, u32 iss, u16 peer_mss, u8 wscale)
 {
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 	const struct etphdr *th = etp_hdr(skb);
@@ -875,25 +878,9 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	struct sock *child;
 	bool closed;
 
-	if (cb->flags & ETP_FLAG_RST)
-		return;
-	if (cb->flags & ETP_FLAG_ACK) {
-		etp_v4_send_reset(net, skb);
-		return;
-	}
-	if (!(cb->flags & ETP_FLAG_SYN))
-		return;
-
-	if (READ_ONCE(lep->accept_qlen) > READ_ONCE(sk->sk_max_ack_backlog) ||
-	    READ_ONCE(lep->syn_qlen) >=
-	    2 * READ_ONCE(sk->sk_max_ack_backlog) + 16) {
-		ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
-		return;
-	}
-
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
-		return;
+		return NULL;
 	__acquire(child);	/* sk_clone_lock() returns it bh-locked */
 
 	/* The clone copied the listener: give the child its own state. */
@@ -921,18 +908,17 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	newinet->inet_dport = th->source;
 	atomic_set(&newinet->inet_id, get_random_u16());
 
-	ep->irs = cb->seq;
-	ep->rcv_nxt = cb->seq + 1;
+	ep->irs = irs;
+	ep->rcv_nxt = irs + 1;
 	ep->rcv_wup = ep->rcv_nxt;
 	ep->copied_seq = ep->rcv_nxt;
-	etp_init_seq(child, etp_isn(iph->daddr, iph->saddr, th->dest,
-				    th->source));
+	etp_init_seq(child, iss);
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
-	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
-	if (cb->wscale != ETP_WSCALE_NONE) {
+	ep->peer_mss = peer_mss;
+	if (wscale != ETP_WSCALE_NONE) {
 		ep->wscale_ok = 1;
-		ep->snd_wscale = cb->wscale;
+		ep->snd_wscale = wscale;
 		ep->rcv_wscale = etp_choose_wscale(child);
 	}
 	/* RFC 9293, 3.10.7.2: LISTEN, SYN received -> SYN_RECV. */
@@ -965,17 +951,119 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		goto drop_child;
 
 	ETP_INC_STATS(net, ETP_MIB_PASSIVEOPENS);
-	etp_send_syn(child);
-	etp_rearm_rtx(child);
-	bh_unlock_sock(child);
-	sock_put(child);
-	return;
+	__release(child);	/* for sparse: the caller unlocks it */
+	return child;
 
 drop_child:
 	sock_orphan(child);
 	etp_done(child, "child could not be set up");
 	bh_unlock_sock(child);
 	sock_put(child);
+	return NULL;
+}
+
+/* Is the listener's half-open or accept queue full? */
+static bool etp_listen_full(struct sock *sk)
+{
+	struct etp_sock *lep = etp_sk(sk);
+	u32 backlog = READ_ONCE(sk->sk_max_ack_backlog);
+
+	return READ_ONCE(lep->accept_qlen) > backlog ||
+	       READ_ONCE(lep->syn_qlen) >= 2 * backlog + 16;
+}
+
+/*
+ * The final ACK of a handshake answered with a SYN cookie: if the cookie
+ * is good, the connection is made now, and the ACK (and any data on it)
+ * goes to the new child. Returns true if skb was consumed.
+ */
+static bool etp_cookie_ack(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct net *net = sock_net(sk);
+	struct etp_sock *ep;
+	struct sock *child;
+	u16 mss;
+
+	if (!etp_cookie_check(sk, skb, &mss)) {
+		ETP_INC_STATS(net, ETP_MIB_SYNCOOKIESFAILED);
+		return false;
+	}
+	if (READ_ONCE(etp_sk(sk)->accept_qlen) >
+	    READ_ONCE(sk->sk_max_ack_backlog)) {
+		ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
+		return false;
+	}
+	child = etp_new_child(sk, skb, cb->seq - 1, cb->ack - 1, mss,
+			      ETP_WSCALE_NONE);
+	if (!child)
+		return false;
+	__acquire(child);	/* etp_new_child() returns it locked */
+	ETP_INC_STATS(net, ETP_MIB_SYNCOOKIESRECV);
+	/* As if our SYN-ACK, with the window it announced, had been sent. */
+	ep = etp_sk(child);
+	ep->snd_nxt = ep->iss + 1;
+	ep->snd_max = ep->iss + 1;
+	ep->rcv_wnd = etp_cookie_window(sk);
+	ep->rcv_wup = ep->rcv_nxt;
+	/* Should the ACK not complete it, the SYN-ACK is resent as usual. */
+	etp_rearm_rtx(child);
+	etp_do_rcv(child, skb);
+	bh_unlock_sock(child);
+	sock_put(child);
+	return true;
+}
+
+/*
+ * A segment for a listener (RFC 9293, 3.10.7.2). A SYN gets a child
+ * socket in SYN_RECV that answers with SYN-ACK; when the half-open or
+ * accept queue is full, a SYN cookie answers instead (net.etp.syncookies)
+ * and no state is kept until the final ACK proves the peer is real.
+ * Returns true if skb was consumed (only a cookie's final ACK can be).
+ */
+static bool etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct net *net = sock_net(sk);
+	int cookies = READ_ONCE(etp_pernet(net)->syncookies);
+	struct sock *child;
+	bool full;
+
+	if (cb->flags & ETP_FLAG_RST)
+		return false;
+	if (cb->flags & ETP_FLAG_ACK) {
+		if (!(cb->flags & ETP_FLAG_SYN) && cookies &&
+		    etp_cookie_recent(sk) && etp_cookie_ack(sk, skb))
+			return true;
+		etp_v4_send_reset(net, skb);
+		return false;
+	}
+	if (!(cb->flags & ETP_FLAG_SYN))
+		return false;
+
+	full = etp_listen_full(sk);
+	if (full || cookies == 2) {
+		if (full)
+			ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
+		/* With the accept queue full even a cookie cannot help. */
+		if (cookies && READ_ONCE(etp_sk(sk)->accept_qlen) <=
+			       READ_ONCE(sk->sk_max_ack_backlog))
+			etp_cookie_send(sk, skb);
+		return false;
+	}
+
+	child = etp_new_child(sk, skb, cb->seq,
+			      etp_isn(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr,
+				      etp_hdr(skb)->dest, etp_hdr(skb)->source),
+			      cb->mss ?: ETP_MSS_DEFAULT, cb->wscale);
+	if (!child)
+		return false;
+	__acquire(child);	/* etp_new_child() returns it locked */
+	etp_send_syn(child);
+	etp_rearm_rtx(child);
+	bh_unlock_sock(child);
+	sock_put(child);
+	return false;
 }
 
 /* A segment for a TIME_WAIT entry (RFC 9293, 3.10.7.4 and RFC 1337). */
@@ -1000,6 +1088,7 @@ static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
 				 ip_hdr(skb)->daddr, etp_hdr(skb)->dest,
 				 inet_iif(skb), inet_sdif(skb));
 		if (skc && skc->skc_state == TCP_LISTEN) {
+			/* A bare SYN: never consumed, the caller frees it. */
 			etp_listen_rcv((struct sock *)skc, skb);
 			sock_put((struct sock *)skc);
 		} else if (skc) {
@@ -1015,7 +1104,7 @@ static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
 		etp_tw_rearm(tw);
 	if (skb->len || (cb->flags & (ETP_FLAG_FIN | ETP_FLAG_SYN)))
 		etp_v4_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt,
-				  ETP_FLAG_ACK, tw->rcv_wnd, TCP_TIME_WAIT);
+				  ETP_FLAG_ACK, tw->rcv_wnd, TCP_TIME_WAIT, 0);
 out:
 	etp_tw_put(tw);
 }
@@ -1130,8 +1219,11 @@ int etp_v4_rcv(struct sk_buff *skb)
 	nf_reset_ct(skb);
 
 	if (sk->sk_state == TCP_LISTEN) {
-		etp_listen_rcv(sk, skb);
+		bool consumed = etp_listen_rcv(sk, skb);
+
 		sock_put(sk);
+		if (consumed)
+			return 0;
 		goto discard;
 	}
 

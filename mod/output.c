@@ -500,8 +500,9 @@ void etp_retransmit_head(struct sock *sk)
 
 /* A segment that answers skb without a socket: RST, or an ACK from TIME_WAIT. */
 void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
-		       u32 ack, u8 flags, u16 window, int state)
+		       u32 ack, u8 flags, u16 window, int state, u16 mss)
 {
+	unsigned int hlen = ETP_HDR_LEN + (mss ? ETP_OPT_MSS_LEN : 0);
 	const struct iphdr *iiph = ip_hdr(in);
 	const struct etphdr *ith = etp_hdr(in);
 	struct sk_buff *skb;
@@ -517,27 +518,32 @@ void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
 	if (IS_ERR(rt))
 		return;
 
-	skb = alloc_skb(MAX_HEADER + sizeof(struct iphdr) + ETP_HDR_LEN,
-			GFP_ATOMIC);
+	skb = alloc_skb(MAX_HEADER + sizeof(struct iphdr) + hlen, GFP_ATOMIC);
 	if (!skb) {
 		ip_rt_put(rt);
 		return;
 	}
-	skb_reserve(skb, MAX_HEADER + sizeof(struct iphdr) + ETP_HDR_LEN);
+	skb_reserve(skb, MAX_HEADER + sizeof(struct iphdr) + hlen);
 
-	th = skb_push(skb, ETP_HDR_LEN);
+	th = skb_push(skb, hlen);
 	skb_reset_transport_header(skb);
-	memset(th, 0, ETP_HDR_LEN);
+	memset(th, 0, hlen);
 	th->source = ith->dest;
 	th->dest = ith->source;
 	th->seq = htonl(seq);
 	th->ack_seq = (flags & ETP_FLAG_ACK) ? htonl(ack) : 0;
-	th->doff_res = (ETP_HDR_LEN / 4) << 4;
+	th->doff_res = (hlen / 4) << 4;
 	th->flags = flags;
 	th->window = htons(window);
-	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, ETP_HDR_LEN,
-				      IPPROTO_ETP,
-				      csum_partial(th, ETP_HDR_LEN, 0));
+	if (mss) {
+		u8 *opt = (u8 *)(th + 1);
+
+		opt[0] = ETP_OPT_MSS;
+		opt[1] = ETP_OPT_MSS_LEN;
+		put_unaligned_be16(mss, opt + 2);
+	}
+	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen, IPPROTO_ETP,
+				      csum_partial(th, hlen, 0));
 
 	iph = skb_push(skb, sizeof(struct iphdr));
 	skb_reset_network_header(skb);
@@ -574,8 +580,8 @@ void etp_v4_send_reset(struct net *net, const struct sk_buff *skb)
 		return;
 	if (cb->flags & ETP_FLAG_ACK)
 		etp_v4_send_reply(net, skb, cb->ack, 0, ETP_FLAG_RST, 0,
-				  TCP_CLOSE);
+				  TCP_CLOSE, 0);
 	else
 		etp_v4_send_reply(net, skb, 0, cb->end_seq,
-				  ETP_FLAG_RST | ETP_FLAG_ACK, 0, TCP_CLOSE);
+				  ETP_FLAG_RST | ETP_FLAG_ACK, 0, TCP_CLOSE, 0);
 }

@@ -53,6 +53,15 @@ static const struct ctl_table etp_sysctl_template[] = {
 	ETP_SYSCTL_BUF("rmem_default", rmem_default),
 	ETP_SYSCTL_BUF("wmem_default", wmem_default),
 	ETP_SYSCTL("max_tw", max_tw, &etp_max_tw_max),
+	{
+		.procname	= "syncookies",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.data		= (void *)offsetof(struct etp_net, syncookies),
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_TWO,
+	},
 };
 
 int etp_sysctl_register(struct net *net)
