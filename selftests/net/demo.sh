@@ -134,7 +134,7 @@ show_details() {
 	cat "$DETAILS"
 	banner "etpcat -v"
 	cat "$T/events"
-	banner "etpstat -c (counters that moved)"
+	banner "etpstat -c (the counters that are not zero)"
 	etpstat -c
 }
 etp_2vm_barrier 25404 60
