@@ -106,8 +106,13 @@ void etp_write_space(struct sock *sk)
 void etp_ooo_purge(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
+	struct sk_buff *skb;
 
-	__skb_queue_purge(&ep->ooo_queue);
+	while ((skb = skb_rb_first(&ep->ooo_root))) {
+		rb_erase(&skb->rbnode, &ep->ooo_root);
+		kfree_skb(skb);
+	}
+	ep->ooo_last = NULL;
 	ep->ooo_bytes = 0;
 }
 
@@ -132,7 +137,7 @@ static int etp_init_sock(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
-	__skb_queue_head_init(&ep->ooo_queue);
+	ep->ooo_root = RB_ROOT;
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);
