@@ -251,11 +251,16 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	inet->inet_dport = usin->sin_port;
 	inet->inet_daddr = fl4->daddr;
 
-	/* RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. */
-	etp_set_state(sk, TCP_SYN_SENT, "connect");
 	err = etp_hash_connect(sk);
 	if (err)
 		goto failure;
+	/*
+	 * RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. Only
+	 * now, with the local port chosen, so that the tracepoints show it.
+	 * (A segment for the 4-tuple meanwhile waits in the backlog: we own
+	 * the socket.)
+	 */
+	etp_set_state(sk, TCP_SYN_SENT, "connect");
 
 	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
 			       inet->inet_sport, inet->inet_dport, sk);

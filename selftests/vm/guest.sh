@@ -93,6 +93,13 @@ setup_network() {
 	dd if=/dev/random of=/dev/null bs=1 count=1 status=none
 	sleep 1
 	say "random generator ready after $((SECONDS - t0)) s"
+	# Enabling a trace event also hooks sched_switch to record task names,
+	# which patches __schedule(): the same TCG hazard, on every test that
+	# traces. The tests read event fields, not task names.
+	[ -d /sys/kernel/tracing/options ] ||
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	echo 0 >/sys/kernel/tracing/options/record-cmd 2>/dev/null ||
+		say "cannot turn off trace record-cmd"
 	ip link set lo up
 	hostname "etp-$ETP_ROLE"
 
