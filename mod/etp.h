@@ -185,9 +185,14 @@ struct etp_sock {
 	u8	ca_state;	/* ETP_CA_OPEN, _RECOVERY or _LOSS */
 	u8	dup_acks;	/* consecutive duplicate ACKs */
 
-	/* Segments that arrived beyond rcv_nxt, sorted by sequence number. */
-	struct sk_buff_head	ooo_queue;
-	u32			ooo_bytes;	/* payload bytes in ooo_queue */
+	/*
+	 * Segments that arrived beyond rcv_nxt, in an rbtree by sequence
+	 * number (O(log n) even when a peer sends them in reverse order),
+	 * with the last one cached: most arrive beyond it.
+	 */
+	struct rb_root		ooo_root;
+	struct sk_buff		*ooo_last;
+	u32			ooo_bytes;	/* payload bytes in ooo_root */
 
 	/* RFC 6298 retransmission timer state. */
 	u32	srtt_us;

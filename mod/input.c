@@ -473,7 +473,9 @@ static void etp_ooo_unlink(struct sock *sk, struct sk_buff *skb)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
-	__skb_unlink(skb, &ep->ooo_queue);
+	rb_erase(&skb->rbnode, &ep->ooo_root);
+	if (ep->ooo_last == skb)
+		ep->ooo_last = skb_rb_last(&ep->ooo_root);
 	ep->ooo_bytes -= skb->len;
 }
 
@@ -488,7 +490,7 @@ static bool etp_ooo_prune(struct sock *sk)
 	struct sk_buff *skb;
 	bool pruned = false;
 
-	while ((skb = skb_peek_tail(&ep->ooo_queue))) {
+	while ((skb = ep->ooo_last)) {
 		etp_ooo_unlink(sk, skb);
 		kfree_skb(skb);
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OFODROPS);
@@ -499,30 +501,43 @@ static bool etp_ooo_prune(struct sock *sk)
 }
 
 /*
- * A segment beyond rcv_nxt (a hole before it): keep it, sorted by
- * sequence number, unless what is queued already covers it; drop queued
- * segments it covers. Partial overlaps stay: the reader skips bytes it
- * has copied. The hole is reported at once by a duplicate ACK (RFC 5681,
- * 4.2), which is what drives the sender's fast retransmit.
+ * A segment beyond rcv_nxt (a hole before it): keep it, by sequence
+ * number, unless the queued segment before it already covers it; drop
+ * queued segments it covers. Partial overlaps stay: the reader skips
+ * bytes it has copied. The hole is reported at once by a duplicate ACK
+ * (RFC 5681, 4.2), which is what drives the sender's fast retransmit.
  */
 static bool etp_ooo_queue(struct sock *sk, struct sk_buff *skb)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
-	struct sk_buff_head *q = &ep->ooo_queue;
-	struct sk_buff *prev, *next;
+	struct rb_node **link, *parent = NULL;
+	struct sk_buff *prev = NULL, *next;
 
 	ep->ack_now = 1;
 	ep->ooo_segs++;
 	ETP_INC_STATS(sock_net(sk), ETP_MIB_INOUTOFORDER);
 
-	/* Most segments land at the tail: search from there. */
-	skb_queue_reverse_walk(q, prev) {
-		if (!etp_after(ETP_SKB_CB(prev)->seq, cb->seq))
-			break;
+	/* Find where it goes, and the segment before it (prev). */
+	if (ep->ooo_last && !etp_before(cb->seq, ETP_SKB_CB(ep->ooo_last)->seq)) {
+		prev = ep->ooo_last;
+		parent = &prev->rbnode;
+		link = &parent->rb_right;
+	} else {
+		link = &ep->ooo_root.rb_node;
+		while (*link) {
+			struct sk_buff *s = rb_to_skb(*link);
+
+			parent = *link;
+			if (etp_before(cb->seq, ETP_SKB_CB(s)->seq)) {
+				link = &parent->rb_left;
+			} else {
+				prev = s;
+				link = &parent->rb_right;
+			}
+		}
 	}
-	if (prev != (struct sk_buff *)q &&
-	    !etp_after(cb->end_seq, ETP_SKB_CB(prev)->end_seq)) {
+	if (prev && !etp_after(cb->end_seq, ETP_SKB_CB(prev)->end_seq)) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INDUPDATA);
 		return false;
 	}
@@ -530,10 +545,14 @@ static bool etp_ooo_queue(struct sock *sk, struct sk_buff *skb)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OFODROPS);
 		return false;
 	}
-	__skb_queue_after(q, prev, skb);
+	rb_link_node(&skb->rbnode, parent, link);
+	rb_insert_color(&skb->rbnode, &ep->ooo_root);
+	if (!ep->ooo_last ||
+	    !etp_before(cb->seq, ETP_SKB_CB(ep->ooo_last)->seq))
+		ep->ooo_last = skb;
 	ep->ooo_bytes += skb->len;
 
-	while ((next = skb_peek_next(skb, q)) &&
+	while ((next = skb_rb_next(skb)) &&
 	       !etp_after(ETP_SKB_CB(next)->end_seq, cb->end_seq)) {
 		etp_ooo_unlink(sk, next);
 		kfree_skb(next);
@@ -552,7 +571,7 @@ static bool etp_ooo_drain(struct sock *sk)
 	struct sk_buff *skb;
 	bool fin = false;
 
-	while (!fin && (skb = skb_peek(&ep->ooo_queue))) {
+	while (!fin && (skb = skb_rb_first(&ep->ooo_root))) {
 		struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 		u32 end = cb->seq + skb->len;
 
@@ -610,7 +629,7 @@ static bool etp_data_queue(struct sock *sk, struct sk_buff *skb, bool *fin)
 	WRITE_ONCE(ep->rcv_nxt, end);
 	ep->ack_pending = 1;
 	*fin = cb->flags & ETP_FLAG_FIN;
-	if (!*fin && !skb_queue_empty(&ep->ooo_queue))
+	if (!*fin && !RB_EMPTY_ROOT(&ep->ooo_root))
 		*fin = etp_ooo_drain(sk);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
@@ -889,7 +908,6 @@ static struct sock *etp_new_child(struct sock *sk, struct sk_buff *skb,
 	       sizeof(*ep) - offsetof(struct etp_sock, iss));
 	ep->nodelay = lep->nodelay;	/* inherited, as TCP_NODELAY is */
 	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
-	__skb_queue_head_init(&ep->ooo_queue);
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);

@@ -106,8 +106,13 @@ void etp_write_space(struct sock *sk)
 void etp_ooo_purge(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
+	struct sk_buff *skb;
 
-	__skb_queue_purge(&ep->ooo_queue);
+	while ((skb = skb_rb_first(&ep->ooo_root))) {
+		rb_erase(&skb->rbnode, &ep->ooo_root);
+		kfree_skb(skb);
+	}
+	ep->ooo_last = NULL;
 	ep->ooo_bytes = 0;
 }
 
@@ -132,7 +137,7 @@ static int etp_init_sock(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
-	__skb_queue_head_init(&ep->ooo_queue);
+	ep->ooo_root = RB_ROOT;
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);
@@ -246,11 +251,16 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	inet->inet_dport = usin->sin_port;
 	inet->inet_daddr = fl4->daddr;
 
-	/* RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. */
-	etp_set_state(sk, TCP_SYN_SENT, "connect");
 	err = etp_hash_connect(sk);
 	if (err)
 		goto failure;
+	/*
+	 * RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. Only
+	 * now, with the local port chosen, so that the tracepoints show it.
+	 * (A segment for the 4-tuple meanwhile waits in the backlog: we own
+	 * the socket.)
+	 */
+	etp_set_state(sk, TCP_SYN_SENT, "connect");
 
 	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
 			       inet->inet_sport, inet->inet_dport, sk);

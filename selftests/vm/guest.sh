@@ -93,6 +93,13 @@ setup_network() {
 	dd if=/dev/random of=/dev/null bs=1 count=1 status=none
 	sleep 1
 	say "random generator ready after $((SECONDS - t0)) s"
+	# Enabling a trace event also hooks sched_switch to record task names,
+	# which patches __schedule(): the same TCG hazard, on every test that
+	# traces. The tests read event fields, not task names.
+	[ -d /sys/kernel/tracing/options ] ||
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	echo 0 >/sys/kernel/tracing/options/record-cmd 2>/dev/null ||
+		say "cannot turn off trace record-cmd"
 	ip link set lo up
 	hostname "etp-$ETP_ROLE"
 
@@ -244,9 +251,20 @@ write_summary() {
 	echo "$passed $failed $skipped" >$RES/summary
 }
 
+# The last test's closing connections may still hold the module for a
+# moment (an orphan sending its FIN): retry for up to 30 s, then say what
+# is left.
 unload_module() {
+	local i
+
 	[ -d /sys/module/etp ] || return 0
-	timeout 60 rmmod etp || fail "rmmod etp (module still in use after all tests?)"
+	for i in $(seq 60); do
+		rmmod etp 2>/dev/null && return 0
+		sleep 0.5
+	done
+	say "sockets left:"
+	cat /proc/net/etp 2>/dev/null | sed 's/^/#   /'
+	fail "rmmod etp (module still in use 30 s after all tests)"
 }
 
 kmemleak_scan() {
