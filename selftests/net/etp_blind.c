@@ -154,16 +154,20 @@ static void forge(FIXTURE_DATA(blind) *self, struct forged *f, uint8_t flags,
 	f->n++;
 }
 
-/* Send what is queued; a segment dropped on the way out is sent again. */
+/*
+ * Send what is queued; a segment that did not leave (dropped by a full
+ * queue, or an ICMP error reported in its place) is sent again.
+ */
 static int flush(FIXTURE_DATA(blind) *self, struct forged *f)
 {
-	int done = 0;
+	int done = 0, errors = 0;
 
 	while (done < f->n) {
 		int k = sendmmsg(self->raw, f->msg + done, f->n - done, 0);
 
 		if (k < 0) {
-			if (errno != ENOBUFS && errno != EAGAIN)
+			if (errno == EBADF || errno == EFAULT || errno == EINVAL ||
+			    ++errors > 1000)
 				return -1;
 			etp_sleep_ms(1);
 			continue;

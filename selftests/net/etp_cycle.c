@@ -26,7 +26,7 @@
  *       process (unshare(CLONE_NEWNET)) that opens in it a listener, a
  *       connection with data unread at both ends, an idle connection, a
  *       half-closed one (FIN_WAIT2 / CLOSE_WAIT), a connection accepted
- *       but never taken from the listener's queue, and two TIME_WAIT
+ *       but never taken from the listener's queue, and four TIME_WAIT
  *       entries, checks /proc/net/etp shows them, and is then killed
  *       (SIGKILL) with everything open: the namespace goes away with its
  *       connections and TIME_WAIT entries.
@@ -160,7 +160,7 @@ static int netns_child(int ready)
 {
 	static uint8_t junk[100000];
 	unsigned short port;
-	int lfd, c[6], s[6], i, tw, est;
+	int lfd, c[8], s[8], i, tw, est;
 	char b = 0;
 
 	if (etp_private_netns())
@@ -180,23 +180,31 @@ static int netns_child(int ready)
 	if (send(c[0], junk, sizeof(junk), 0) <= 0 ||
 	    send(s[0], junk, sizeof(junk), 0) <= 0)
 		return fail("send", 0);
-	/* 1: idle. 2: half-closed. 3 and 4: TIME_WAIT at the client. */
+	/* 1: idle. 2: half-closed. 3 to 6: TIME_WAIT at the client. */
 	shutdown(c[2], SHUT_WR);
-	for (i = 3; i < 5; i++) {
+	for (i = 3; i < 7; i++) {
+		if (i >= 5) {
+			c[i] = etp_socket();
+			if (c[i] < 0 || etp_connect(c[i], "127.0.0.1", port))
+				return fail("connect", i);
+			s[i] = etp_accept_timeout(lfd, ETP_IO_TIMEOUT_MS);
+			if (s[i] < 0)
+				return fail("accept", i);
+		}
 		close(c[i]);
 		if (recv(s[i], &b, 1, 0) != 0)
 			return fail("end of stream", i);
 		close(s[i]);
 	}
-	/* 5: established, still in the listener's accept queue */
-	c[5] = etp_socket();
-	if (c[5] < 0 || etp_connect(c[5], "127.0.0.1", port))
-		return fail("connect", 5);
+	/* 7: established, still in the listener's accept queue */
+	c[7] = etp_socket();
+	if (c[7] < 0 || etp_connect(c[7], "127.0.0.1", port))
+		return fail("connect", 7);
 	/* all of it visible in /proc/net/etp */
 	for (i = 0; i < 200; i++) {
 		tw = etp_proc_count(ETP_TIME_WAIT);
 		est = etp_proc_count(ETP_ESTABLISHED);
-		if (tw == 2 && est >= 6 && etp_proc_count(ETP_FIN_WAIT2) == 1)
+		if (tw == 4 && est >= 6 && etp_proc_count(ETP_FIN_WAIT2) == 1)
 			break;
 		etp_sleep_ms(5);
 	}
@@ -242,7 +250,7 @@ static int netns_cycles(long n)
 		waitpid(pid, &st, 0);
 	}
 	dt = etp_now_s() - t0;
-	printf("%ld namespaces, each with a listener, 5 connections (data unread, idle, half-closed, not accepted) and 2 TIME_WAIT entries, killed with all of it open: %.1f s\n",
+	printf("%ld namespaces, each with a listener, 4 connections (data unread, idle, half-closed, not accepted) and 4 TIME_WAIT entries, killed with all of it open: %.1f s\n",
 	       n, dt);
 	return 0;
 }

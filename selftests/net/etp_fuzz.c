@@ -771,7 +771,7 @@ static int attack(const char *dst, int port, uint64_t seed, unsigned long count,
 	struct iovec iov[BATCH];
 	struct fuzz f = { 0 };
 	unsigned long i = 0;
-	int rh, rf, nb = 0, rc = 0;
+	int rh, rf, nb = 0, rc = 0, errors_in_row = 0;
 	char why[160];
 	double t0, dt;
 	ssize_t junk;
@@ -911,14 +911,21 @@ static int attack(const char *dst, int port, uint64_t seed, unsigned long count,
 				int k = sendmmsg(rh, msgs + done, nb - done, 0);
 
 				if (k < 0) {
-					/* this one was dropped on the way out */
-					if (errno != ENOBUFS && errno != EAGAIN)
+					/*
+					 * This one did not leave (ENOBUFS: a full
+					 * queue dropped it; or an ICMP error for an
+					 * earlier one was reported here): not
+					 * counted, not predicted.
+					 */
+					if (errno == EBADF || errno == EFAULT ||
+					    errno == EINVAL || ++errors_in_row > 1000)
 						die(2, "sendmmsg");
 					f.unsent++;
 					done++;
 					etp_sleep_ms(1);
 					continue;
 				}
+				errors_in_row = 0;
 				while (k--)
 					f.verdicts[vslot[done++]]++;
 			}

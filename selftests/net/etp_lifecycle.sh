@@ -23,7 +23,8 @@
 #    the module, its slab and its protocol are gone, after each load there
 #    is nothing in them.
 # 3. 50 namespaces destroyed with live connections, data unread, a
-#    half-close, an unaccepted connection and TIME_WAIT entries in them.
+#    half-close, an unaccepted connection and four TIME_WAIT entries in
+#    each.
 #
 # After each, within a few seconds (sockets are freed after an RCU grace
 # period, namespaces are dismantled by a workqueue): ETP's socket count in
@@ -34,8 +35,9 @@
 # of namespace cleanup late, so one more empty namespace is destroyed
 # before counting) are back where they were. The etp_tw cache is merged
 # with other caches of its size (see /sys/kernel/slab/etp_tw/aliases), so
-# its count may move by others' objects: it must come back within two
-# slabs' worth. After each unload ETP's slab and protocol are gone, and
+# its count may move by others' objects (by up to 24 in our runs): it
+# must come back within four slabs' worth (64), well under the 200 entries
+# that test 3 leaves for namespace exit to reap, or the thousands of 1. After each unload ETP's slab and protocol are gone, and
 # the kernel did not report objects left in a slab.
 #
 # ETP_LIFECYCLE_CONNS, _LOADS and _NETNS change the three numbers.
@@ -85,7 +87,7 @@ figures() {
 
 fig() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-TW_SLACK=$((2 * $(cat /sys/kernel/slab/etp_tw/objs_per_slab 2>/dev/null || echo 16)))
+TW_SLACK=$((4 * $(cat /sys/kernel/slab/etp_tw/objs_per_slab 2>/dev/null || echo 16)))
 
 # same_as BASE NOW: every exact figure equal, tw_cache within TW_SLACK.
 # The count of namespaces only where a test destroys namespaces

@@ -279,7 +279,10 @@ static inline size_t etp_ip_build(uint8_t *buf, const struct etp_ip_spec *s,
 /*
  * A raw ETP socket for sending. A raw socket also receives a copy of every
  * ETP segment of its namespace; a filter that accepts nothing keeps those
- * from piling up. @hdrincl: the caller writes the IP header.
+ * from piling up. @hdrincl: the caller writes the IP header. IP_RECVERR:
+ * without it a raw socket reports a packet dropped on the way out (a full
+ * queue, ENOBUFS) as sent, and a sender that counts what it sent would
+ * count it.
  */
 static inline int etp_raw_socket(bool hdrincl)
 {
@@ -294,7 +297,8 @@ static inline int etp_raw_socket(bool hdrincl)
 	    (hdrincl &&
 	     setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one))) ||
 	    /* without IP_HDRINCL: large segments leave as fragments */
-	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu))) {
+	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one))) {
 		close(fd);
 		return -1;
 	}
