@@ -5,8 +5,10 @@
  *
  *   etp_fuzz -l ADDR:PORT [-t SECS] [-r READYFILE]
  *       The target: an echo server. It listens on ADDR:PORT, accepts any
- *       number of connections and sends back whatever each one sends,
- *       until SIGTERM/SIGINT or SECS seconds (default 600); then it aborts
+ *       number of connections and sends back whatever each one sends (a
+ *       connection whose first bytes are "CLOSE!" it closes at once,
+ *       so its TIME_WAIT is on this side), until SIGTERM/SIGINT or SECS
+ *       seconds (default 600); then it aborts
  *       every connection (RST), so nothing is left holding the module.
  *
  *   etp_fuzz -d ADDR -p PORT [-s SEED] [-n COUNT] [-F A.B] [-P FILE]
@@ -26,9 +28,13 @@
  *       The rest go to the listener (SYNs with and without options, ACKs
  *       that must fail the SYN cookie check, RSTs, data, from random ports
  *       and, with -F A.B, from forged sources A.B.0.0/16 whose replies the
- *       target routes into the void), to ports nobody listens on, with IP
- *       options, odd TOS/TTL/ID/DF, and as oversized segments (up to 60000
- *       octets, sent as IP fragments). COUNT (default 100000) segments in
+ *       target routes into the void), to the half-open connections those
+ *       forged SYNs left (SYN_RECV: the SYN again, RSTs, ACKs, data, FIN),
+ *       to TIME_WAIT entries on the target (connections the echo server
+ *       closed first when asked with "CLOSE!": SYNs above and below the
+ *       old numbers, FINs again, RSTs, data), to ports nobody listens on,
+ *       with IP options, odd TOS/TTL/ID/DF, and as oversized segments (up
+ *       to 60000 octets, sent as IP fragments). COUNT (default 100000) segments in
  *       all; SEED (default: from the clock) fixes every choice, and is
  *       printed, so a run can be repeated with -s SEED -n COUNT.
  *
@@ -68,9 +74,13 @@ static void die(int code, const char *what)
 
 struct echo_conn {
 	int fd;
+	bool fresh;		/* nothing read yet */
 	size_t off, len;
 	uint8_t buf[16384];
 };
+
+/* A connection that starts with this is closed by the server first. */
+#define CLOSE_FIRST	"CLOSE!"
 
 static void conn_abort(struct echo_conn *c)
 {
@@ -147,6 +157,7 @@ static int sink(const char *spec, int secs, const char *ready)
 					continue;
 				}
 				conns[i].fd = fd;
+				conns[i].fresh = true;
 				conns[i].off = conns[i].len = 0;
 			}
 		}
@@ -171,6 +182,14 @@ static int sink(const char *spec, int secs, const char *ready)
 					}
 					continue;
 				}
+				if (c->fresh && r == sizeof(CLOSE_FIRST) - 1 &&
+				    !memcmp(c->buf, CLOSE_FIRST, r)) {
+					/* our FIN first: TIME_WAIT on this side */
+					close(c->fd);
+					c->fd = -1;
+					continue;
+				}
+				c->fresh = false;
 				c->off = 0;
 				c->len = r;
 			}
@@ -209,13 +228,16 @@ enum seg_class {
 	C_VICTIM_B,	/* well-formed, near victim B's numbers */
 	C_MUTATED,	/* bit flips or truncation of a well-formed one */
 	C_NOSOCK,	/* to a port nobody listens on */
+	C_HALFOPEN,	/* to a half-open child a forged SYN left */
+	C_TIMEWAIT,	/* to a TIME_WAIT entry of the target */
 	C_OVERSIZED,	/* larger than the MTU: leaves as IP fragments */
 	C_MAX
 };
 
 static const char *const class_name[C_MAX] = {
 	"malformed at A", "malformed at listener/B", "listener",
-	"victim B", "mutated", "no socket", "oversized",
+	"victim B", "mutated", "no socket", "half-open (SYN_RECV)",
+	"TIME_WAIT", "oversized",
 };
 
 struct victim {
@@ -223,6 +245,15 @@ struct victim {
 	uint16_t port;		/* local (client) port */
 	struct etp_info info;
 };
+
+/* A 4-tuple the target holds, seen from our side. */
+struct tuple {
+	uint32_t saddr;		/* ours, maybe forged */
+	uint16_t sport;
+	uint32_t seq, ack;	/* what the target expects next, and sent */
+};
+
+#define RING	64
 
 struct fuzz {
 	struct etp_rng rng;
@@ -233,6 +264,8 @@ struct fuzz {
 	unsigned int mtu;
 	unsigned long long verdicts[ETP_V_MAX], classes[C_MAX], unsent;
 	unsigned int b_reconnects, b_segs;
+	struct tuple half[RING], tw[RING];	/* forged SYNs, TIME_WAITs */
+	unsigned int nhalf, ntw, tw_made, tw_failed;
 };
 
 /* A blocking connect to the target, retried while it is not there yet. */
@@ -258,6 +291,50 @@ static int victim_connect(struct fuzz *f, struct victim *v)
 	v->port = etp_local_port(v->fd);
 	fcntl(v->fd, F_SETFL, fcntl(v->fd, F_GETFL) | O_NONBLOCK);
 	return etp_get_info(v->fd, &v->info);
+}
+
+/*
+ * A connection the echo server closes first, so that the TIME_WAIT entry
+ * is the target's; remembered with the numbers the entry holds.
+ */
+static void make_tw(struct fuzz *f)
+{
+	struct victim v = { .fd = -1 };
+	struct etp_info info;
+	long long end;
+	struct tuple *t;
+	char b;
+
+	if (victim_connect(f, &v))
+		goto fail;
+	if (send(v.fd, CLOSE_FIRST, sizeof(CLOSE_FIRST) - 1, MSG_NOSIGNAL) !=
+	    sizeof(CLOSE_FIRST) - 1)
+		goto fail;
+	end = etp_now_ms() + 5000;
+	for (;;) {
+		ssize_t n = recv(v.fd, &b, 1, 0);
+
+		if (!n)
+			break;		/* the server's FIN */
+		if (n < 0 && errno == EAGAIN && etp_now_ms() < end) {
+			etp_sleep_ms(2);
+			continue;
+		}
+		goto fail;
+	}
+	if (etp_get_info(v.fd, &info))
+		goto fail;
+	close(v.fd);	/* our FIN; its ACK puts the server in TIME_WAIT */
+	t = &f->tw[f->ntw++ % RING];
+	t->saddr = f->laddr;
+	t->sport = v.port;
+	t->seq = info.etpi_snd_nxt + 1;	/* after our FIN */
+	t->ack = info.etpi_rcv_nxt;	/* after the server's FIN */
+	f->tw_made++;
+	return;
+fail:
+	etp_close_abort(v.fd);
+	f->tw_failed++;
 }
 
 /* Read and forget whatever arrived on @v (B: echoes of anything). */
@@ -613,6 +690,19 @@ static size_t gen_segment(struct fuzz *f, enum seg_class cls, uint8_t *seg,
 		}
 		if ((s.flags & ETP_FLAG_SYN) && etp_rng_pct(r, 10))
 			s.plen = etp_rng_below(r, 300);	/* data on a SYN */
+		/*
+		 * The first forged SYNs fill the half-open queue (later ones
+		 * get cookies): their children live on, SYN-ACKs unanswered.
+		 */
+		if (cls == C_LISTENER && s.flags == ETP_FLAG_SYN &&
+		    s.saddr != f->laddr && f->nhalf < RING) {
+			struct tuple *t = &f->half[f->nhalf++];
+
+			t->saddr = s.saddr;
+			t->sport = s.sport;
+			t->seq = s.seq + 1;
+			t->ack = 0;	/* the child's ISN went into the void */
+		}
 		if (etp_rng_pct(r, (s.flags & ETP_FLAG_SYN) ? 70 : 10))
 			s.optlen = gen_options(r, opts, 40);
 		etp_rng_bytes(r, payload, s.plen);
@@ -653,6 +743,49 @@ static size_t gen_segment(struct fuzz *f, enum seg_class cls, uint8_t *seg,
 		len = etp_seg_build(seg, &s);
 		f->b_segs++;
 		break;
+
+	case C_HALFOPEN:
+	case C_TIMEWAIT: {
+		unsigned int n = cls == C_HALFOPEN ? f->nhalf : f->ntw;
+		const struct tuple *t;
+
+		if (!n)
+			return gen_segment(f, C_LISTENER, seg, room, saddr);
+		t = cls == C_HALFOPEN ? &f->half[etp_rng_below(r, n < RING ? n : RING)] :
+					&f->tw[etp_rng_below(r, n < RING ? n : RING)];
+		s.saddr = t->saddr;
+		s.sport = t->sport;
+		s.seq = near(r, t->seq);
+		s.ack = cls == C_HALFOPEN ? etp_rng32(r) : near(r, t->ack);
+		switch (etp_rng_below(r, 8)) {
+		case 0:		/* the SYN again, or one above (TIME_WAIT reuse) */
+			s.flags = ETP_FLAG_SYN;
+			s.seq = t->seq - 1 + (etp_rng_pct(r, 50) ? 0 : 1 + etp_rng_below(r, 100000));
+			if (etp_rng_pct(r, 50))
+				s.optlen = gen_options(r, opts, 40);
+			break;
+		case 1:
+			s.flags = etp_rng_pct(r, 50) ? ETP_FLAG_RST : ETP_FLAG_RST | ETP_FLAG_ACK;
+			break;
+		case 2:
+			s.flags = ETP_FLAG_ACK;
+			break;
+		case 3:
+			s.flags = ETP_FLAG_ACK | ETP_FLAG_PSH;
+			s.plen = 1 + etp_rng_below(r, 500);
+			break;
+		case 4:		/* a FIN again: TIME_WAIT answers and starts over */
+			s.flags = ETP_FLAG_FIN | ETP_FLAG_ACK;
+			s.seq = cls == C_TIMEWAIT && etp_rng_pct(r, 50) ? t->seq - 1 : s.seq;
+			break;
+		default:
+			s.flags = valid_flags(r);
+			s.plen = etp_rng_below(r, 200);
+		}
+		etp_rng_bytes(r, payload, s.plen);
+		len = etp_seg_build(seg, &s);
+		break;
+	}
 
 	case C_MUTATED:
 	default:
@@ -845,6 +978,13 @@ static int attack(const char *dst, int port, uint64_t seed, unsigned long count,
 			}
 			etp_get_info(f.a.fd, &f.a.info);
 			victim_drain(&f.b);
+			if ((i & 8191) == 0) {
+				int k;
+
+				/* TIME_WAIT entries to aim at: 16, then 2 more */
+				for (k = 0; k < (i ? 2 : 16); k++)
+					make_tw(&f);
+			}
 			if ((i & 1023) == 0)
 				junk = send(f.b.fd, "some real data for B", 20,
 					    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -854,14 +994,18 @@ static int attack(const char *dst, int port, uint64_t seed, unsigned long count,
 			cls = C_MAL_A;
 		else if (pick < 300)
 			cls = C_MAL_OTHER;
-		else if (pick < 500)
+		else if (pick < 450)
 			cls = C_LISTENER;
-		else if (pick < 700)
+		else if (pick < 650)
 			cls = C_VICTIM_B;
-		else if (pick < 850)
+		else if (pick < 800)
 			cls = C_MUTATED;
-		else if (pick < 985)
+		else if (pick < 890)
 			cls = C_NOSOCK;
+		else if (pick < 940)
+			cls = C_HALFOPEN;
+		else if (pick < 985)
+			cls = C_TIMEWAIT;
 		else
 			cls = C_OVERSIZED;
 
@@ -935,8 +1079,9 @@ static int attack(const char *dst, int port, uint64_t seed, unsigned long count,
 	dt = etp_now_s() - t0;
 	(void)junk;
 
-	printf("# etp_fuzz: %lu segments in %.1f s (%.0f/s), %llu not sent (dropped on the way out), victim B connected again %u times\n",
-	       count, dt, count / dt, f.unsent, f.b_reconnects);
+	printf("# etp_fuzz: %lu segments in %.1f s (%.0f/s), %llu not sent (dropped on the way out), victim B connected again %u times, %u TIME_WAIT entries made on the target (%u attempts failed), %u half-open children aimed at\n",
+	       count, dt, count / dt, f.unsent, f.b_reconnects, f.tw_made,
+	       f.tw_failed, f.nhalf);
 	for (cls = 0; cls < C_MAX; cls++)
 		printf("# etp_fuzz: class %-24s %llu\n", class_name[cls], f.classes[cls]);
 	{
