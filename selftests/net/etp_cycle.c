@@ -63,14 +63,14 @@ static int conn_worker(long n, size_t bytes, long tally[3])
 	if (listen(lfd, 64))
 		return fail("listen", 0);
 	for (i = 0; i < n; i++) {
-		int c = socket(AF_INET, SOCK_STREAM, IPPROTO_ETP), s;
+		int c = etp_socket(), s;	/* every call bounded: 5 s */
 		char b;
 
 		/* on loopback connect() returns with the child queued */
 		if (c < 0 || etp_connect(c, "127.0.0.1", port))
 			return fail("connect", i);
 		s = accept(lfd, NULL, NULL);
-		if (s < 0)
+		if (s < 0 || etp_set_timeouts(s, ETP_IO_TIMEOUT_MS))
 			return fail("accept", i);
 		etp_fill(out, bytes, i, 7);
 		if (etp_send_all(c, out, bytes) || etp_recv_all(s, in, bytes) ||
