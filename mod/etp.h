@@ -57,7 +57,10 @@ struct etp_skb_cb {
 	u16	window;		/* advertised window, host order */
 	u16	mss;		/* MSS option, 0 when absent */
 	u8	flags;		/* ETP_FLAG_* */
+	u8	wscale;		/* window scale option, ETP_WSCALE_NONE if absent */
 };
+
+#define ETP_WSCALE_NONE	0xff
 
 #define ETP_SKB_CB(skb)	((struct etp_skb_cb *)&((skb)->cb[0]))
 
@@ -84,11 +87,15 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_RTO_MIN_MS_DEFAULT		200
 #define ETP_RTO_MAX_MS_DEFAULT		120000
 #define ETP_RTO_INITIAL_MS_DEFAULT	1000	/* RFC 6298, 2.1 */
+#define ETP_DELACK_MS_DEFAULT		40	/* Linux TCP's minimum delayed ACK */
 
 #define ETP_MSS_DEFAULT		536	/* RFC 9293, 3.7.1, without option */
 #define ETP_MSS_MIN		88
 #define ETP_SND_CHUNK		(16384 - 512)	/* send queue skb size */
-#define ETP_MAX_WINDOW		65535U
+#define ETP_MAX_WINDOW		65535U	/* in the header, before scaling */
+#define ETP_INIT_CWND		10	/* segments, as Linux TCP (RFC 6928) */
+#define ETP_DUPACK_THRESH	3	/* RFC 5681, 3.2 */
+#define ETP_INFINITE_SSTHRESH	0x7fffffffU
 #define ETP_OOW_ACK_INTERVAL	(HZ / 2)
 #define ETP_LINEAR_MAX		2048	/* larger segments use page frags */
 
@@ -104,6 +111,7 @@ struct etp_net {
 	int			rto_min_ms;
 	int			rto_max_ms;
 	int			rto_initial_ms;
+	int			delack_ms;
 };
 
 extern unsigned int etp_net_id;
@@ -131,6 +139,7 @@ struct etp_sock {
 	u32	snd_wl1;	/* seq of the segment that set snd_wnd */
 	u32	snd_wl2;	/* ack of the segment that set snd_wnd */
 	u32	write_seq;	/* sequence number after the last queued byte */
+	u32	max_snd_wnd;	/* largest window the peer ever offered */
 
 	/* Receive sequence space. */
 	u32	irs;		/* peer's initial sequence number */
@@ -141,6 +150,28 @@ struct etp_sock {
 
 	u16	mss;		/* payload bytes per segment we send */
 	u16	peer_mss;	/* MSS the peer announced */
+	u16	rcv_mss;	/* largest segment received: "full-sized" */
+	u16	pmtu;		/* path MTU that mss was computed from */
+
+	/* RFC 7323 window scaling: shifts, 0 unless both SYNs had it. */
+	u8	snd_wscale;	/* applied to the windows the peer sends */
+	u8	rcv_wscale;	/* applied to the windows we send */
+	u8	wscale_ok:1,	/* both ends scale windows */
+		ack_now:1,	/* received data waits for an immediate ACK */
+		ack_pending:1;	/* received data waits for an ACK */
+	u8	nodelay;	/* ETP_NODELAY: Nagle's algorithm off */
+
+	/* RFC 5681 congestion control with NewReno fast recovery (RFC 6582). */
+	u32	cwnd;		/* congestion window, bytes */
+	u32	ssthresh;	/* slow-start threshold, bytes */
+	u32	cwnd_acked;	/* bytes acked towards the next cwnd increase */
+	u32	recover;	/* snd_max when loss recovery began */
+	u8	ca_state;	/* ETP_CA_OPEN, _RECOVERY or _LOSS */
+	u8	dup_acks;	/* consecutive duplicate ACKs */
+
+	/* Segments that arrived beyond rcv_nxt, sorted by sequence number. */
+	struct sk_buff_head	ooo_queue;
+	u32			ooo_bytes;	/* payload bytes in ooo_queue */
 
 	/* RFC 6298 retransmission timer state. */
 	u32	srtt_us;
@@ -159,6 +190,7 @@ struct etp_sock {
 
 	struct timer_list	rtx_timer;	/* retransmit, SYN, persist */
 	struct timer_list	fin_timer;	/* orphaned FIN_WAIT_2 */
+	struct timer_list	delack_timer;	/* delayed ACK */
 
 	/* Listener: half-open children and children ready for accept(). */
 	spinlock_t		accept_lock;
@@ -175,6 +207,12 @@ struct etp_sock {
 	/* Statistics for etp_info. */
 	u32	total_retrans;
 	u32	timeouts;
+	u32	lost;
+	u32	fast_retrans;
+	u32	dup_acks_in;
+	u32	ooo_segs;
+	u32	probes;
+	u32	delayed_acks;
 	u64	bytes_sent;
 	u64	bytes_acked;
 	u64	bytes_received;
@@ -226,6 +264,7 @@ void etp_destroy(struct sock *sk);
 void etp_write_space(struct sock *sk);
 void etp_listen_stop(struct sock *sk);
 void etp_proto_mem_init(void);
+void etp_ooo_purge(struct sock *sk);
 
 /* lookup.c */
 int etp_hash_init(void);
@@ -254,6 +293,7 @@ int etp_v4_rcv(struct sk_buff *skb);
 int etp_v4_err(struct sk_buff *skb, u32 info);
 int etp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void etp_reset(struct sock *sk);
+void etp_cong_timeout(struct sock *sk);
 
 /* output.c */
 int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp);
@@ -261,12 +301,25 @@ void etp_send_ack(struct sock *sk);
 void etp_send_syn(struct sock *sk);
 void etp_send_active_reset(struct sock *sk, gfp_t gfp);
 void etp_push(struct sock *sk);
+enum etp_push_mode {
+	ETP_PUSH_NORMAL,	/* Nagle and silly-window avoidance apply */
+	ETP_PUSH_MORE,		/* the writer has more: full segments only */
+	ETP_PUSH_FORCE,		/* the retry timer: the first segment goes */
+};
+
+void __etp_push(struct sock *sk, enum etp_push_mode mode);
 void etp_retransmit_head(struct sock *sk);
+void etp_retransmit_una(struct sock *sk);
+void etp_ack_sent(struct sock *sk);
+void etp_ack_snd_check(struct sock *sk);
 void etp_v4_send_reply(struct net *net, const struct sk_buff *skb, u32 seq,
 		       u32 ack, u8 flags, u16 window);
 void etp_v4_send_reset(struct net *net, const struct sk_buff *skb);
-u32 etp_select_window(struct sock *sk);
+u32 etp_select_window(struct sock *sk, bool syn);
+u32 etp_max_window(const struct etp_sock *ep);
+u8 etp_choose_wscale(const struct sock *sk);
 void etp_set_mss(struct sock *sk);
+void etp_sync_mss(struct sock *sk);
 
 /* timer.c */
 void etp_init_timers(struct sock *sk);

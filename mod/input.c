@@ -19,13 +19,18 @@
 #include <linux/unaligned.h>
 #include "etp.h"
 
-/* RFC 9293, 3.2: only the MSS option matters to ETP; others are skipped. */
+/*
+ * RFC 9293, 3.2: ETP reads the MSS option and RFC 7323's window scale
+ * option, both only on a SYN; other options are skipped. An option with
+ * a wrong length, or running past the header, makes the segment invalid.
+ */
 static bool etp_parse_options(const struct etphdr *th, struct etp_skb_cb *cb)
 {
 	const u8 *opt = (const u8 *)(th + 1);
 	int len = (th->doff_res >> 4) * 4 - ETP_HDR_LEN;
 
 	cb->mss = 0;
+	cb->wscale = ETP_WSCALE_NONE;
 	while (len > 0) {
 		u8 kind = opt[0], olen;
 
@@ -46,6 +51,12 @@ static bool etp_parse_options(const struct etphdr *th, struct etp_skb_cb *cb)
 				return false;
 			if (th->flags & ETP_FLAG_SYN)
 				cb->mss = get_unaligned_be16(opt + 2);
+		} else if (kind == ETP_OPT_WSCALE) {
+			if (olen != ETP_OPT_WSCALE_LEN)
+				return false;
+			/* RFC 7323, 2.3: a shift above 14 is taken as 14. */
+			if (th->flags & ETP_FLAG_SYN)
+				cb->wscale = min_t(u8, opt[2], ETP_MAX_WSCALE);
 		}
 		opt += olen;
 		len -= olen;
@@ -203,11 +214,139 @@ static bool etp_fin_acked(const struct etp_sock *ep)
 	return ep->fin_queued && ep->snd_una == ep->write_seq + 1;
 }
 
+/* The window a segment announces, in bytes (a SYN's is never scaled). */
+static u32 etp_seg_window(const struct etp_sock *ep,
+			  const struct etp_skb_cb *cb)
+{
+	if (cb->flags & ETP_FLAG_SYN)
+		return cb->window;
+	return (u32)cb->window << ep->snd_wscale;
+}
+
+static void etp_set_snd_wnd(struct etp_sock *ep, u32 wnd,
+			    const struct etp_skb_cb *cb)
+{
+	ep->snd_wnd = wnd;
+	ep->snd_wl1 = cb->seq;
+	ep->snd_wl2 = cb->ack;
+	ep->max_snd_wnd = max(ep->max_snd_wnd, wnd);
+}
+
+/* RFC 5681, (4): half the flight, but at least two segments. */
+static u32 etp_ssthresh_after_loss(const struct etp_sock *ep)
+{
+	return max_t(u32, (ep->snd_max - ep->snd_una) / 2, 2 * ep->mss);
+}
+
+/*
+ * RFC 5681, 3.2 and RFC 6582, 3.2, step 2: the third duplicate ACK.
+ * The segment at snd_una is taken as lost: send it again, halve the
+ * congestion window and inflate it by the three segments that have left
+ * the network, and remember snd_max to tell partial from full ACKs.
+ */
+static void etp_enter_fast_recovery(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct net *net = sock_net(sk);
+
+	ep->ssthresh = etp_ssthresh_after_loss(ep);
+	ep->recover = ep->snd_max;
+	ep->ca_state = ETP_CA_RECOVERY;
+	ep->fast_retrans++;
+	ETP_INC_STATS(net, ETP_MIB_FASTRECOVERY);
+	ETP_INC_STATS(net, ETP_MIB_FASTRETRANS);
+	etp_retransmit_una(sk);
+	ep->cwnd = ep->ssthresh + ETP_DUPACK_THRESH * ep->mss;
+}
+
+/* RFC 5681, 2: an ACK that acknowledges nothing new while data is out. */
+static void etp_dup_ack(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	ep->dup_acks_in++;
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_INDUPACKS);
+	switch (ep->ca_state) {
+	case ETP_CA_RECOVERY:
+		/* RFC 5681, 3.2, step 4: one more segment has left. */
+		ep->cwnd += ep->mss;
+		break;
+	case ETP_CA_LOSS:
+		/* Go-back-N after a timeout resends all of it anyway. */
+		break;
+	default:
+		if (++ep->dup_acks == ETP_DUPACK_THRESH)
+			etp_enter_fast_recovery(sk);
+	}
+}
+
+/*
+ * New data acknowledged: @acked bytes, @in_flight were outstanding
+ * before this ACK. Slow start below ssthresh, congestion avoidance above
+ * (RFC 5681, 3.1); the end of NewReno fast recovery (RFC 6582, 3.2).
+ */
+static void etp_cong_ack(struct sock *sk, u32 acked, u32 in_flight)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	ep->dup_acks = 0;
+	if (ep->ca_state == ETP_CA_RECOVERY) {
+		if (etp_before(ep->snd_una, ep->recover)) {
+			/*
+			 * Partial ACK (step 5): the next hole is lost too.
+			 * Resend it and deflate cwnd by what left the
+			 * network, adding back one segment.
+			 */
+			etp_retransmit_una(sk);
+			ep->cwnd -= min(ep->cwnd - ep->mss, acked);
+			if (acked >= ep->mss)
+				ep->cwnd += ep->mss;
+			return;
+		}
+		/* Full ACK (step 3): deflate the window, leave recovery. */
+		ep->cwnd = min(ep->ssthresh,
+			       max_t(u32, ep->snd_max - ep->snd_una, ep->mss) +
+			       ep->mss);
+		ep->ca_state = ETP_CA_OPEN;
+		return;
+	}
+	if (ep->ca_state == ETP_CA_LOSS && !etp_before(ep->snd_una, ep->recover))
+		ep->ca_state = ETP_CA_OPEN;
+
+	/* Grow only a window that was in use (RFC 7661's concern). */
+	if (ep->cwnd < ep->ssthresh) {
+		if (2 * in_flight >= ep->cwnd)
+			ep->cwnd += min_t(u32, acked, ep->mss);
+	} else if (in_flight + ep->mss >= ep->cwnd) {
+		ep->cwnd_acked += acked;
+		if (ep->cwnd_acked >= ep->cwnd) {
+			ep->cwnd_acked -= ep->cwnd;
+			ep->cwnd += ep->mss;
+		}
+	}
+}
+
+/* A retransmission timeout (RFC 5681, 3.1, (4) and the loss window). */
+void etp_cong_timeout(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	/* A segment timed out again: ssthresh was set by the first timeout. */
+	if (!ep->retries)
+		ep->ssthresh = etp_ssthresh_after_loss(ep);
+	ep->cwnd = ep->mss;
+	ep->cwnd_acked = 0;
+	ep->dup_acks = 0;
+	ep->recover = ep->snd_max;
+	ep->ca_state = ETP_CA_LOSS;
+}
+
 /* RFC 9293, 3.10.7.4, fifth check: the ACK field. */
 static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	u32 wnd = etp_seg_window(ep, cb);
 
 	if (etp_after(cb->ack, ep->snd_max)) {
 		/* Acknowledges something never sent: ACK back, drop. */
@@ -215,19 +354,26 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 		etp_send_oow_ack(sk, skb);
 		return false;
 	}
-	if (etp_after(cb->ack, ep->snd_una))
+	if (etp_after(cb->ack, ep->snd_una)) {
+		u32 in_flight = ep->snd_max - ep->snd_una;
+		u32 acked = cb->ack - ep->snd_una;
+
 		etp_clean_acked(sk, cb->ack);
-	else if (ep->persist)
+		etp_cong_ack(sk, acked, in_flight);
+	} else if (cb->ack == ep->snd_una && ep->snd_una != ep->snd_max &&
+		   !skb->len &&
+		   !(cb->flags & (ETP_FLAG_SYN | ETP_FLAG_FIN)) &&
+		   wnd == ep->snd_wnd) {
+		etp_dup_ack(sk);
+	} else if (ep->persist) {
 		ep->retries = 0;	/* the peer answers our window probes */
+	}
 
 	/* RFC 9293, 3.10.7.4: take the window from the newest segment. */
 	if (!etp_before(cb->ack, ep->snd_una) &&
 	    (etp_before(ep->snd_wl1, cb->seq) ||
-	     (ep->snd_wl1 == cb->seq && !etp_before(cb->ack, ep->snd_wl2)))) {
-		ep->snd_wnd = cb->window;
-		ep->snd_wl1 = cb->seq;
-		ep->snd_wl2 = cb->ack;
-	}
+	     (ep->snd_wl1 == cb->seq && !etp_before(cb->ack, ep->snd_wl2))))
+		etp_set_snd_wnd(ep, wnd, cb);
 	return true;
 }
 
@@ -236,10 +382,16 @@ static void etp_established(struct sock *sk, struct sk_buff *skb)
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 
-	ep->snd_wnd = cb->window;
-	ep->snd_wl1 = cb->seq;
-	ep->snd_wl2 = cb->ack;
+	etp_set_snd_wnd(ep, etp_seg_window(ep, cb), cb);
 	etp_set_mss(sk);
+	/*
+	 * RFC 6928's initial window of ten segments, as Linux TCP; one
+	 * segment if the handshake lost a SYN (RFC 5681, 3.1).
+	 */
+	ep->cwnd = (ep->timeouts ? 1 : ETP_INIT_CWND) * ep->mss;
+	ep->ssthresh = ETP_INFINITE_SSTHRESH;
+	ep->ca_state = ETP_CA_OPEN;
+	ep->rcv_mss = min_t(u32, ep->mss, ETP_MSS_DEFAULT);
 	etp_set_state(sk, TCP_ESTABLISHED);
 }
 
@@ -270,36 +422,165 @@ static bool etp_child_ready(struct sock *sk)
 	return queued;
 }
 
-/* In-order data goes to the receive queue. Returns true if skb was kept. */
-static bool etp_data_queue(struct sock *sk, struct sk_buff *skb)
+/* Charge skb to the receive buffer: at most twice sk_rcvbuf in all. */
+static bool etp_rmem_charge(struct sock *sk, struct sk_buff *skb)
 {
-	struct etp_sock *ep = etp_sk(sk);
-	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
-	u32 end = cb->seq + skb->len;
-
-	if (!skb->len || !etp_after(end, ep->rcv_nxt))
-		return false;		/* nothing new: duplicate */
-	if (etp_after(cb->seq, ep->rcv_nxt)) {
-		/* A hole before it. The peer sends it again. */
-		ETP_INC_STATS(sock_net(sk), ETP_MIB_INOUTOFORDER);
-		return false;
-	}
 	/*
 	 * The window is sized so that sk_rcvbuf holds it; skb overhead can
 	 * still overshoot, so in-window data is taken up to twice that.
 	 */
 	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
 	    2 * READ_ONCE(sk->sk_rcvbuf) ||
-	    !sk_rmem_schedule(sk, skb, skb->truesize)) {
+	    !sk_rmem_schedule(sk, skb, skb->truesize))
+		return false;
+	skb_dst_drop(skb);
+	skb_set_owner_r(skb, sk);
+	return true;
+}
+
+static void etp_ooo_unlink(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	__skb_unlink(skb, &ep->ooo_queue);
+	ep->ooo_bytes -= skb->len;
+}
+
+/*
+ * In-order data may need the memory that out-of-order segments hold:
+ * give it up from the highest sequence numbers down (the peer sends them
+ * again), as TCP prunes its out-of-order queue.
+ */
+static bool etp_ooo_prune(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct sk_buff *skb;
+	bool pruned = false;
+
+	while ((skb = skb_peek_tail(&ep->ooo_queue))) {
+		etp_ooo_unlink(sk, skb);
+		kfree_skb(skb);
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_OFODROPS);
+		pruned = true;
+	}
+	sk_mem_reclaim(sk);
+	return pruned;
+}
+
+/*
+ * A segment beyond rcv_nxt (a hole before it): keep it, sorted by
+ * sequence number, unless what is queued already covers it; drop queued
+ * segments it covers. Partial overlaps stay: the reader skips bytes it
+ * has copied. The hole is reported at once by a duplicate ACK (RFC 5681,
+ * 4.2), which is what drives the sender's fast retransmit.
+ */
+static bool etp_ooo_queue(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct sk_buff_head *q = &ep->ooo_queue;
+	struct sk_buff *prev, *next;
+
+	ep->ack_now = 1;
+	ep->ooo_segs++;
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_INOUTOFORDER);
+
+	/* Most segments land at the tail: search from there. */
+	skb_queue_reverse_walk(q, prev) {
+		if (!etp_after(ETP_SKB_CB(prev)->seq, cb->seq))
+			break;
+	}
+	if (prev != (struct sk_buff *)q &&
+	    !etp_after(cb->end_seq, ETP_SKB_CB(prev)->end_seq)) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INDUPDATA);
+		return false;
+	}
+	if (!etp_rmem_charge(sk, skb)) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_OFODROPS);
+		return false;
+	}
+	__skb_queue_after(q, prev, skb);
+	ep->ooo_bytes += skb->len;
+
+	while ((next = skb_peek_next(skb, q)) &&
+	       !etp_after(ETP_SKB_CB(next)->end_seq, cb->end_seq)) {
+		etp_ooo_unlink(sk, next);
+		kfree_skb(next);
+	}
+	return true;
+}
+
+/*
+ * rcv_nxt moved: move the out-of-order segments it reached to the receive
+ * queue. Returns true if one of them carried the FIN, which is then next
+ * in sequence.
+ */
+static bool etp_ooo_drain(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct sk_buff *skb;
+	bool fin = false;
+
+	while (!fin && (skb = skb_peek(&ep->ooo_queue))) {
+		struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+		u32 end = cb->seq + skb->len;
+
+		if (etp_after(cb->seq, ep->rcv_nxt))
+			break;
+		etp_ooo_unlink(sk, skb);
+		fin = (cb->flags & ETP_FLAG_FIN) && !etp_before(end, ep->rcv_nxt);
+		if (!etp_after(end, ep->rcv_nxt)) {
+			kfree_skb(skb);		/* nothing new in it */
+			continue;
+		}
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+		ep->bytes_received += end - ep->rcv_nxt;
+		WRITE_ONCE(ep->rcv_nxt, end);
+	}
+	ep->ack_now = 1;	/* RFC 5681, 4.2: a hole was filled */
+	return fin;
+}
+
+/*
+ * RFC 9293, 3.10.7.4, seventh check: segment text, in order to the
+ * receive queue, beyond rcv_nxt to the out-of-order queue. Returns true
+ * if skb was kept; *fin is set when a FIN is next in sequence (this
+ * segment's or one from the out-of-order queue).
+ */
+static bool etp_data_queue(struct sock *sk, struct sk_buff *skb, bool *fin)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	u32 end = cb->seq + skb->len;
+
+	*fin = (cb->flags & ETP_FLAG_FIN) && end == ep->rcv_nxt;
+	if (skb->len > ep->rcv_mss)
+		ep->rcv_mss = min_t(u32, skb->len, U16_MAX);
+
+	if (etp_after(cb->seq, ep->rcv_nxt))
+		return etp_ooo_queue(sk, skb);
+	if (!skb->len)
+		return false;
+	if (!etp_after(end, ep->rcv_nxt)) {
+		/* All of it arrived before: our ACK was lost. ACK again. */
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_INDUPDATA);
+		ep->ack_now = 1;
+		return false;
+	}
+	if (!etp_rmem_charge(sk, skb) &&
+	    (!etp_ooo_prune(sk) || !etp_rmem_charge(sk, skb))) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRCVBUFDROPS);
+		ep->ack_now = 1;
 		return false;
 	}
 
-	skb_dst_drop(skb);
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	skb_set_owner_r(skb, sk);
 	ep->bytes_received += end - ep->rcv_nxt;
 	WRITE_ONCE(ep->rcv_nxt, end);
+	ep->ack_pending = 1;
+	*fin = cb->flags & ETP_FLAG_FIN;
+	if (!*fin && !skb_queue_empty(&ep->ooo_queue))
+		*fin = etp_ooo_drain(sk);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
 	return true;
@@ -450,29 +731,36 @@ ack:
 		break;
 	}
 
-	/* Seventh: segment text. */
-	fin = cb->flags & ETP_FLAG_FIN;
-	if (skb->len && ((1 << sk->sk_state) &
-			 (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2))) {
-		/* Other states have seen the peer's FIN: data is ignored. */
+	/*
+	 * Seventh: segment text (and a FIN, which takes its place in the
+	 * sequence). States past the peer's FIN ignore both.
+	 */
+	fin = false;
+	if ((skb->len || (cb->flags & ETP_FLAG_FIN)) &&
+	    ((1 << sk->sk_state) &
+	     (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2))) {
 		if ((sk->sk_shutdown & RCV_SHUTDOWN) &&
-		    sock_flag(sk, SOCK_DEAD) &&
+		    sock_flag(sk, SOCK_DEAD) && skb->len &&
 		    etp_after(cb->seq + skb->len, ep->rcv_nxt)) {
 			/* New data for a closed socket: nobody will read it. */
 			etp_send_active_reset(sk, GFP_ATOMIC);
 			etp_reset(sk);
 			return false;
 		}
-		queued = etp_data_queue(sk, skb);
+		queued = etp_data_queue(sk, skb, &fin);
+	} else if (skb->len || (cb->flags & ETP_FLAG_FIN)) {
+		ep->ack_now = 1;	/* a retransmission: ACK it again */
 	}
 
 	/* Eighth: FIN, once every byte before it has arrived. */
-	if (fin && cb->end_seq - 1 == ep->rcv_nxt)
+	if (fin) {
 		etp_fin(sk);
-	else if (skb->len || fin)
-		etp_send_ack(sk);
+		if (sk->sk_state == TCP_CLOSE)
+			return queued;	/* TIME_WAIT took over */
+	}
 
 	etp_push(sk);
+	etp_ack_snd_check(sk);
 	return queued;
 }
 
@@ -503,6 +791,13 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	ep->rcv_wup = ep->rcv_nxt;
 	ep->copied_seq = ep->rcv_nxt;
 	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
+	/* RFC 7323, 2.2: windows are scaled only if both SYNs said so. */
+	if (cb->wscale != ETP_WSCALE_NONE) {
+		ep->wscale_ok = 1;
+		ep->snd_wscale = cb->wscale;
+	} else {
+		ep->rcv_wscale = 0;
+	}
 
 	if (cb->flags & ETP_FLAG_ACK) {
 		/* SYN-ACK: our SYN is acknowledged; the handshake is done. */
@@ -563,6 +858,8 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	ep = etp_sk(child);
 	memset((char *)ep + offsetof(struct etp_sock, iss), 0,
 	       sizeof(*ep) - offsetof(struct etp_sock, iss));
+	ep->nodelay = lep->nodelay;	/* inherited, as TCP_NODELAY is */
+	__skb_queue_head_init(&ep->ooo_queue);
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);
@@ -590,6 +887,11 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
 	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
+	if (cb->wscale != ETP_WSCALE_NONE) {
+		ep->wscale_ok = 1;
+		ep->snd_wscale = cb->wscale;
+		ep->rcv_wscale = etp_choose_wscale(child);
+	}
 	inet_sk_set_state(child, TCP_SYN_RECV);
 
 	rt = ip_route_output_ports(net, &newinet->cork.fl.u.ip4, child,
@@ -807,9 +1109,11 @@ discard:
 
 /*
  * ICMP errors about segments we sent. An error whose quoted sequence
- * number is not outstanding is stale or forged and ignored. A hard error
- * during the handshake (e.g. protocol unreachable: no ETP at the peer)
- * fails connect() at once; other errors are remembered as soft errors.
+ * number is not in flight is stale or forged: ignored and counted.
+ * "Fragmentation needed" lowers the path MTU and the MSS with it
+ * (RFC 1191). A hard error during the handshake (protocol unreachable:
+ * no ETP at the peer) fails connect() at once; other errors are kept as
+ * soft errors, reported only if the connection then times out.
  */
 int etp_v4_err(struct sk_buff *skb, u32 info)
 {
@@ -820,8 +1124,8 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 	struct sock_common *skc;
 	struct etp_sock *ep;
 	struct sock *sk;
+	bool in_flight;
 	int err;
-	u32 seq;
 
 	if (!pskb_may_pull(skb, iph->ihl * 4 + 8))
 		return -EINVAL;
@@ -841,7 +1145,7 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 
 	switch (type) {
 	case ICMP_DEST_UNREACH:
-		if (code > NR_ICMP_UNREACH || code == ICMP_FRAG_NEEDED)
+		if (code > NR_ICMP_UNREACH)
 			goto out;
 		err = icmp_err_convert[code].errno;
 		break;
@@ -855,13 +1159,29 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 		goto out;
 	}
 
-	bh_lock_sock(sk);
 	ep = etp_sk(sk);
-	seq = ntohl(th->seq);
-	if (!etp_between(seq, ep->snd_una, ep->snd_max)) {
+	bh_lock_sock(sk);
+	in_flight = etp_between(ntohl(th->seq), ep->snd_una, ep->snd_max);
+	bh_unlock_sock(sk);
+	if (!in_flight) {
+		ETP_INC_STATS(net, ETP_MIB_ICMPIGNORED);
+		goto out;
+	}
+
+	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) {
+		/* Takes the socket lock itself; the MSS follows below. */
+		ipv4_sk_update_pmtu(skb, sk, info);
+		bh_lock_sock(sk);
+		/* An owner finds the new MTU at its next transmit. */
+		if (!sock_owned_by_user(sk) && sk->sk_state != TCP_CLOSE) {
+			etp_sync_mss(sk);
+			etp_push(sk);
+		}
 		bh_unlock_sock(sk);
 		goto out;
 	}
+
+	bh_lock_sock(sk);
 	if (sk->sk_state == TCP_SYN_SENT && !sock_owned_by_user(sk) &&
 	    type == ICMP_DEST_UNREACH && icmp_err_convert[code].fatal) {
 		ETP_INC_STATS(net, ETP_MIB_ATTEMPTFAILS);

@@ -558,9 +558,9 @@ void etp_time_wait(struct sock *sk)
 	skc->skc_reuse = sk->sk_reuse;
 	skc->skc_bound_dev_if = sk->sk_bound_dev_if;
 	write_pnet(&skc->skc_net, net);
-	tw->snd_nxt = ep->snd_nxt;
+	tw->snd_nxt = ep->snd_max;
 	tw->rcv_nxt = ep->rcv_nxt;
-	tw->rcv_wnd = min_t(u32, ep->rcv_wnd, ETP_MAX_WINDOW);
+	tw->rcv_wnd = min_t(u32, ep->rcv_wnd >> ep->rcv_wscale, ETP_MAX_WINDOW);
 	refcount_set(&skc->skc_refcnt, 1);
 	timer_setup(&tw->timer, etp_tw_expire, 0);
 

@@ -41,6 +41,7 @@ static int __net_init etp_net_init(struct net *net)
 	en->rto_min_ms = ETP_RTO_MIN_MS_DEFAULT;
 	en->rto_max_ms = ETP_RTO_MAX_MS_DEFAULT;
 	en->rto_initial_ms = ETP_RTO_INITIAL_MS_DEFAULT;
+	en->delack_ms = ETP_DELACK_MS_DEFAULT;
 
 	en->mib = alloc_percpu(struct etp_mib);
 	if (!en->mib)

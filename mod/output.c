@@ -14,31 +14,58 @@
 #include <linux/unaligned.h>
 #include "etp.h"
 
+/* The largest window our header can announce, in bytes. */
+u32 etp_max_window(const struct etp_sock *ep)
+{
+	return ETP_MAX_WINDOW << ep->rcv_wscale;
+}
+
 /*
  * The window to advertise: half the free receive buffer, because skb
  * overhead (truesize) takes the other half. RFC 9293, 3.8.6.2.2: the
  * right edge is never moved left, and it is only moved right by at least
- * one MSS or half the buffer (receiver silly-window avoidance).
+ * min(half the window's share of the buffer, one MSS): receiver
+ * silly-window avoidance. A SYN's window is never scaled (RFC 7323, 2.2);
+ * other windows are rounded up to what the scaled field can express.
  */
-u32 etp_select_window(struct sock *sk)
+u32 etp_select_window(struct sock *sk, bool syn)
 {
 	struct etp_sock *ep = etp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
-	u32 cur = 0, win;
+	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+	int space = rcvbuf - atomic_read(&sk->sk_rmem_alloc);
+	u32 max = syn ? ETP_MAX_WINDOW : etp_max_window(ep);
+	u32 cur = 0, win, step;
 
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	win = space > 0 ? space / 2 : 0;
-	win = min(win, ETP_MAX_WINDOW);
+	win = min_t(u32, space > 0 ? space / 2 : 0, max);
+	step = min_t(u32, ep->rcv_mss ?: ep->mss, rcvbuf / 4);
 	if (win < cur)
 		win = cur;
-	else if (win - cur < min_t(u32, ep->mss, READ_ONCE(sk->sk_rcvbuf) / 4) &&
-		 win != ETP_MAX_WINDOW && cur)
+	else if (win - cur < step && win != max)
 		win = cur;
+	if (!syn)
+		win = min(round_up(win, 1U << ep->rcv_wscale), max);
 
 	ep->rcv_wnd = win;
 	ep->rcv_wup = ep->rcv_nxt;
 	return win;
+}
+
+/*
+ * The window scale we offer: the smallest shift that lets the header
+ * announce half of the largest receive buffer this socket may get
+ * (SO_RCVBUF is bounded by net.core.rmem_max).
+ */
+u8 etp_choose_wscale(const struct sock *sk)
+{
+	u32 space = max_t(u32, READ_ONCE(sk->sk_rcvbuf),
+			  2 * READ_ONCE(sysctl_rmem_max)) / 2;
+	u8 ws = 0;
+
+	while (ws < ETP_MAX_WSCALE && (ETP_MAX_WINDOW << ws) < space)
+		ws++;
+	return ws;
 }
 
 /* Payload bytes per segment: the route's MTU, capped by the peer's MSS. */
@@ -49,9 +76,33 @@ void etp_set_mss(struct sock *sk)
 	u32 mtu = dst ? dst_mtu(dst) : 576;
 	u32 mss = mtu - sizeof(struct iphdr) - ETP_HDR_LEN;
 
+	ep->pmtu = mtu;
 	if (ep->peer_mss)
 		mss = min_t(u32, mss, ep->peer_mss);
 	ep->mss = clamp_t(u32, mss, ETP_MSS_MIN, 65535 - 40);
+	/* The congestion window holds at least one segment. */
+	ep->cwnd = max_t(u32, ep->cwnd, ep->mss);
+}
+
+/*
+ * The route's MTU changed (ICMP fragmentation needed, RFC 1191): take the
+ * new MSS, and if it shrank, send everything in flight again in segments
+ * that fit, as a loss that is not congestion (no cwnd reduction).
+ */
+void etp_sync_mss(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	struct dst_entry *dst = __sk_dst_get(sk);
+	u16 old = ep->mss;
+
+	if (!dst || dst_mtu(dst) == ep->pmtu)
+		return;
+	etp_set_mss(sk);
+	if (ep->mss < old) {
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_PMTUUPDATES);
+		if (etp_before(ep->snd_una, ep->snd_max))
+			ep->snd_nxt = ep->snd_una;
+	}
 }
 
 /* Copy [seq, seq + len) out of the send queue into the segment's pages. */
@@ -80,6 +131,12 @@ static int etp_copy_from_queue(struct sock *sk, struct sk_buff *skb, u32 seq,
 	return -EFAULT;
 }
 
+/* RFC 7323, 1.3: a SYN offers it; a SYN-ACK only answers an offer. */
+static bool etp_offer_wscale(const struct sock *sk)
+{
+	return sk->sk_state == TCP_SYN_SENT || etp_sk(sk)->wscale_ok;
+}
+
 static u16 etp_advertised_mss(struct sock *sk)
 {
 	struct dst_entry *dst = __sk_dst_get(sk);
@@ -103,8 +160,11 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	__wsum csum;
 	int err;
 
-	if (flags & ETP_FLAG_SYN)
+	if (flags & ETP_FLAG_SYN) {
 		hlen += ETP_OPT_MSS_LEN;
+		if (etp_offer_wscale(sk))
+			hlen += 1 + ETP_OPT_WSCALE_LEN;	/* NOP, WS */
+	}
 
 	/*
 	 * Small segments are linear, so that the receiver's memory charge
@@ -140,7 +200,11 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	th->ack_seq = (flags & ETP_FLAG_ACK) ? htonl(ep->rcv_nxt) : 0;
 	th->doff_res = (hlen / 4) << 4;
 	th->flags = flags;
-	th->window = htons(etp_select_window(sk));
+	if (flags & ETP_FLAG_SYN)
+		th->window = htons(etp_select_window(sk, true));
+	else
+		th->window = htons(etp_select_window(sk, false) >>
+				   ep->rcv_wscale);
 	th->check = 0;
 	th->urg_ptr = 0;
 	if (flags & ETP_FLAG_SYN) {
@@ -149,7 +213,16 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 		opt[0] = ETP_OPT_MSS;
 		opt[1] = ETP_OPT_MSS_LEN;
 		put_unaligned_be16(etp_advertised_mss(sk), opt + 2);
+		if (hlen > ETP_HDR_LEN + ETP_OPT_MSS_LEN) {
+			opt[4] = ETP_OPT_NOP;
+			opt[5] = ETP_OPT_WSCALE;
+			opt[6] = ETP_OPT_WSCALE_LEN;
+			opt[7] = ep->rcv_wscale;
+		}
 	}
+	/* Any ACK we send carries rcv_nxt: nothing is left to acknowledge. */
+	if (flags & ETP_FLAG_ACK)
+		etp_ack_sent(sk);
 
 	csum = skb_checksum(skb, 0, skb->len, 0);
 	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
@@ -170,9 +243,53 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	return 0;
 }
 
+/*
+ * A segment without data or FIN carries snd_max, the highest sequence
+ * number sent, not snd_nxt: after a timeout snd_nxt goes back ("go back
+ * N") while the peer may already hold everything up to snd_max, and it
+ * would drop an ACK numbered below its rcv_nxt as an old duplicate.
+ */
 void etp_send_ack(struct sock *sk)
 {
-	etp_transmit(sk, etp_sk(sk)->snd_nxt, 0, ETP_FLAG_ACK, GFP_ATOMIC);
+	etp_transmit(sk, etp_sk(sk)->snd_max, 0, ETP_FLAG_ACK, GFP_ATOMIC);
+}
+
+/* A segment with the ACK bit went out: no ACK is owed any more. */
+void etp_ack_sent(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	ep->ack_pending = 0;
+	ep->ack_now = 0;
+	if (timer_pending(&ep->delack_timer))
+		sk_stop_timer(sk, &ep->delack_timer);
+}
+
+/*
+ * Received data is owed an ACK that no data segment carried. RFC 9293,
+ * 3.8.6.3 and RFC 5681, 4.2: ACK at once when asked to (out-of-order
+ * data, a hole filled, a duplicate) or when two full-sized segments are
+ * unacknowledged; also when the peer has used half the window we gave it,
+ * or a small window would hold the sender up for the whole delay.
+ * Otherwise wait up to net.etp.delack_ms for data to carry it.
+ */
+void etp_ack_snd_check(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	int ms;
+
+	if (!ep->ack_pending && !ep->ack_now)
+		return;
+	if (ep->ack_now || ep->rcv_nxt - ep->rcv_wup >= 2U * ep->rcv_mss ||
+	    ep->rcv_nxt - ep->rcv_wup >= ep->rcv_wnd / 2) {
+		etp_send_ack(sk);
+		return;
+	}
+	if (!timer_pending(&ep->delack_timer)) {
+		ms = READ_ONCE(etp_pernet(sock_net(sk))->delack_ms);
+		sk_reset_timer(sk, &ep->delack_timer,
+			       jiffies + etp_ms_to_jiffies(ms));
+	}
 }
 
 /* First SYN, SYN-ACK, or one of their retransmissions. */
@@ -195,7 +312,7 @@ void etp_send_syn(struct sock *sk)
 
 void etp_send_active_reset(struct sock *sk, gfp_t gfp)
 {
-	etp_transmit(sk, etp_sk(sk)->snd_nxt, 0, ETP_FLAG_RST | ETP_FLAG_ACK,
+	etp_transmit(sk, etp_sk(sk)->snd_max, 0, ETP_FLAG_RST | ETP_FLAG_ACK,
 		     gfp);
 }
 
@@ -230,25 +347,59 @@ static bool etp_may_send_data(int state)
 }
 
 /*
- * Send what the peer's window allows, from snd_nxt on, then the FIN once
- * every byte before it has gone out. The FIN needs no window.
+ * May a segment of len < mss bytes go out now? Its data is all there is
+ * (avail == len) or the peer's window cuts it short.
+ *  - Nagle (RFC 9293, 3.7.4): the tail of the data waits while earlier
+ *    data is unacknowledged, unless ETP_NODELAY is set or a FIN follows.
+ *  - Sender silly-window avoidance (RFC 9293, 3.8.6.2.1): a segment cut
+ *    short by the window goes only if it fills half the largest window
+ *    the peer ever offered.
+ * The retry timer overrides both when nothing else would send
+ * (ETP_PUSH_FORCE); a writer that has more to queue at once sends only
+ * full segments (ETP_PUSH_MORE).
  */
-void etp_push(struct sock *sk)
+static bool etp_small_segment_ok(const struct etp_sock *ep, u32 len,
+				 u32 avail, enum etp_push_mode mode)
+{
+	if (mode == ETP_PUSH_FORCE)
+		return true;
+	if (len == avail)
+		return mode != ETP_PUSH_MORE &&
+		       (ep->nodelay || ep->fin_queued ||
+			ep->snd_nxt == ep->snd_una);
+	return len >= ep->max_snd_wnd / 2;
+}
+
+/*
+ * Send new data from snd_nxt on, as much as both windows allow: the
+ * peer's receive window (snd_una + snd_wnd) and the congestion window
+ * (at most cwnd bytes between snd_una and snd_nxt). Then the FIN, once
+ * every byte before it has gone out; the FIN needs no window.
+ */
+void __etp_push(struct sock *sk, enum etp_push_mode mode)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
 	if (!etp_may_send_data(sk->sk_state))
 		return;
+	etp_sync_mss(sk);
 
 	while (etp_before(ep->snd_nxt, ep->write_seq)) {
 		u32 wnd_end = ep->snd_una + ep->snd_wnd;
-		u32 len;
+		u32 in_flight = ep->snd_nxt - ep->snd_una;
+		u32 avail = ep->write_seq - ep->snd_nxt;
+		u32 len = min_t(u32, ep->mss, avail);
 		u8 flags = ETP_FLAG_ACK;
 
 		if (!etp_before(ep->snd_nxt, wnd_end))
+			break;			/* the persist timer takes over */
+		if (in_flight + len > ep->cwnd && in_flight)
+			break;			/* an ACK will open cwnd */
+		len = min(len, wnd_end - ep->snd_nxt);
+		if (len < ep->mss && !etp_small_segment_ok(ep, len, avail, mode))
 			break;
-		len = min3((u32)ep->mss, ep->write_seq - ep->snd_nxt,
-			   wnd_end - ep->snd_nxt);
+		if (mode == ETP_PUSH_FORCE)
+			mode = ETP_PUSH_NORMAL;
 		if (ep->snd_nxt + len == ep->write_seq)
 			flags |= ETP_FLAG_PSH;
 		if (etp_transmit(sk, ep->snd_nxt, len, flags, GFP_ATOMIC))
@@ -264,11 +415,41 @@ void etp_push(struct sock *sk)
 	etp_rearm_rtx(sk);
 }
 
+void etp_push(struct sock *sk)
+{
+	__etp_push(sk, ETP_PUSH_NORMAL);
+}
+
+/*
+ * Send the first unacknowledged segment again without moving snd_nxt:
+ * fast retransmit, and NewReno's answer to a partial ACK (RFC 6582, 3.2).
+ */
+void etp_retransmit_una(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	u32 len = 0;
+	u8 flags = ETP_FLAG_ACK;
+
+	if (etp_before(ep->snd_una, ep->write_seq))
+		len = min_t(u32, ep->mss, ep->write_seq - ep->snd_una);
+	else if (ep->fin_queued)
+		flags |= ETP_FLAG_FIN;
+	else
+		return;
+	if (etp_transmit(sk, ep->snd_una, len, flags, GFP_ATOMIC))
+		return;
+	ep->rtt_pending = 0;	/* Karn: no sample across a retransmission */
+	ep->total_retrans++;
+	ep->lost++;
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_RETRANSSEGS);
+}
+
 /*
  * RFC 6298, 5.4: on a timeout, send the earliest unacknowledged segment
  * again. snd_nxt goes back to snd_una, so the segments after it are sent
- * again as acknowledgments open the window ("go back N"); out-of-order
- * queueing at the receiver and fast retransmit build on this.
+ * again as ACKs open the congestion window ("go back N"); what the
+ * receiver already holds in its out-of-order queue is acknowledged at
+ * once, and snd_nxt jumps forward with that ACK.
  */
 void etp_retransmit_head(struct sock *sk)
 {
@@ -276,6 +457,7 @@ void etp_retransmit_head(struct sock *sk)
 	u32 len;
 
 	ep->snd_nxt = ep->snd_una;
+	ep->lost++;
 	if (etp_before(ep->snd_una, ep->write_seq)) {
 		len = min_t(u32, ep->mss, ep->write_seq - ep->snd_una);
 		if (!etp_transmit(sk, ep->snd_una, len,

@@ -19,8 +19,13 @@ static atomic_long_t etp_memory_allocated;
 static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
 static unsigned long etp_memory_pressure;
 static long etp_sysctl_mem[3];
-static int etp_sysctl_wmem[3] = { 4096, 524288, 4194304 };
-static int etp_sysctl_rmem[3] = { 4096, 131072, 6291456 };
+/*
+ * Buffer sizes: minimum, default, maximum. ETP does not tune its buffers
+ * as TCP does, so the defaults are larger than TCP's starting point: a
+ * 1 MiB receive buffer offers a 512 KiB window (window scaling).
+ */
+static int etp_sysctl_wmem[3] = { 4096, 1048576, 4194304 };
+static int etp_sysctl_rmem[3] = { 4096, 1048576, 6291456 };
 
 /* Module-wide memory limit in pages, sized from the machine like TCP's. */
 void etp_proto_mem_init(void)
@@ -53,6 +58,7 @@ void etp_destroy(struct sock *sk)
 		return;
 	sk->sk_prot->destroy(sk);
 	etp_put_port(sk);
+	etp_ooo_purge(sk);
 	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
 		etp_wmem_free_skb(sk, skb);
 	sk_stream_kill_queues(sk);
@@ -89,10 +95,20 @@ void etp_write_space(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/* Free the out-of-order queue (the socket lock is held). */
+void etp_ooo_purge(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+
+	__skb_queue_purge(&ep->ooo_queue);
+	ep->ooo_bytes = 0;
+}
+
 static int etp_init_sock(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
+	__skb_queue_head_init(&ep->ooo_queue);
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);
@@ -225,9 +241,14 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	etp_init_seq(sk, etp_isn(inet->inet_saddr, inet->inet_daddr,
 				 inet->inet_sport, inet->inet_dport));
 	ep->snd_wnd = 0;
+	ep->max_snd_wnd = 0;
 	ep->rcv_nxt = 0;
 	ep->rcv_wup = 0;
 	ep->rcv_wnd = 0;
+	/* RFC 7323: offer our shift; the SYN-ACK says if it is used. */
+	ep->rcv_wscale = etp_choose_wscale(sk);
+	ep->snd_wscale = 0;
+	ep->wscale_ok = 0;
 	atomic_set(&inet->inet_id, get_random_u16());
 
 	ETP_INC_STATS(net, ETP_MIB_ACTIVEOPENS);
@@ -264,6 +285,7 @@ static int etp_disconnect(struct sock *sk, int flags)
 	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
 		etp_wmem_free_skb(sk, skb);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	etp_ooo_purge(sk);
 	sk_mem_reclaim(sk);
 
 	inet->inet_dport = 0;
@@ -279,6 +301,8 @@ static int etp_disconnect(struct sock *sk, int flags)
 	ep->backoff = 0;
 	ep->retries = 0;
 	ep->snd_wnd = 0;
+	ep->cwnd = 0;
+	ep->ca_state = ETP_CA_OPEN;
 	__sk_dst_reset(sk);
 	sk_error_report(sk);
 	return 0;
@@ -525,6 +549,9 @@ static int etp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 			err = -EFAULT;
 			goto out_err;
 		}
+		/* A large write starts sending as each chunk fills. */
+		if (!skb_tailroom(skb) && msg_data_left(msg))
+			__etp_push(sk, ETP_PUSH_MORE);
 		continue;
 
 wait_for_space:
@@ -572,8 +599,8 @@ static void etp_rcv_space_update(struct sock *sk)
 		return;
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	full = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, ETP_MAX_WINDOW);
-	win = min_t(u32, space > 0 ? space / 2 : 0, ETP_MAX_WINDOW);
+	full = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, etp_max_window(ep));
+	win = min_t(u32, space > 0 ? space / 2 : 0, etp_max_window(ep));
 	if (2 * cur <= full && win >= 2 * cur && win > cur)
 		etp_send_ack(sk);
 }
@@ -779,18 +806,42 @@ static void etp_get_info(struct sock *sk, struct etp_info *info)
 	info->etpi_bytes_sent = ep->bytes_sent;
 	info->etpi_bytes_acked = ep->bytes_acked;
 	info->etpi_bytes_received = ep->bytes_received;
+	info->etpi_cwnd = ep->cwnd;
+	info->etpi_ssthresh = ep->ssthresh;
+	info->etpi_in_flight = ep->snd_max - ep->snd_una;
+	info->etpi_lost = ep->lost;
+	info->etpi_fast_retrans = ep->fast_retrans;
+	info->etpi_dup_acks = ep->dup_acks_in;
+	info->etpi_ooo_segs = ep->ooo_segs;
+	info->etpi_ooo_bytes = ep->ooo_bytes;
+	info->etpi_probes = ep->probes;
+	info->etpi_delayed_acks = ep->delayed_acks;
+	info->etpi_snd_wscale = ep->snd_wscale;
+	info->etpi_rcv_wscale = ep->rcv_wscale;
+	info->etpi_ca_state = ep->ca_state;
+	info->etpi_nodelay = ep->nodelay;
 }
 
 static int etp_getsockopt(struct sock *sk, int level, int optname,
 			  char __user *optval, int __user *optlen)
 {
 	struct etp_info info;
-	int len;
+	int len, val;
 
 	if (level != SOL_ETP)
 		return ip_getsockopt(sk, level, optname, optval, optlen);
 
 	switch (optname) {
+	case ETP_NODELAY:
+		if (get_user(len, optlen))
+			return -EFAULT;
+		if (len < 0)
+			return -EINVAL;
+		len = min_t(unsigned int, len, sizeof(int));
+		val = READ_ONCE(etp_sk(sk)->nodelay);
+		if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+			return -EFAULT;
+		return 0;
 	case ETP_INFO:
 		if (get_user(len, optlen))
 			return -EFAULT;
@@ -811,10 +862,29 @@ static int etp_getsockopt(struct sock *sk, int level, int optname,
 static int etp_setsockopt(struct sock *sk, int level, int optname,
 			  sockptr_t optval, unsigned int optlen)
 {
+	int val;
+
 	if (level != SOL_ETP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
-	/* ETP_INFO is read-only; there are no writable ETP options yet. */
-	return -ENOPROTOOPT;
+
+	switch (optname) {
+	case ETP_NODELAY:
+		if (optlen < sizeof(int))
+			return -EINVAL;
+		if (copy_from_sockptr(&val, optval, sizeof(val)))
+			return -EFAULT;
+		lock_sock(sk);
+		WRITE_ONCE(etp_sk(sk)->nodelay, !!val);
+		/* As TCP_NODELAY: what Nagle held back goes now. */
+		if (val)
+			etp_push(sk);
+		release_sock(sk);
+		return 0;
+	case ETP_INFO:
+		return -EPERM;		/* read only */
+	default:
+		return -ENOPROTOOPT;
+	}
 }
 
 struct proto etp_prot = {

@@ -11,6 +11,7 @@
 static int etp_one = 1;
 static int etp_retries_max = 127;
 static int etp_ms_max = 3600000;	/* one hour */
+static int etp_delack_max = 500;	/* RFC 9293, 3.8.6.3: under 0.5 s */
 
 #define ETP_SYSCTL(name, field, max)				\
 	{							\
@@ -34,6 +35,7 @@ static const struct ctl_table etp_sysctl_template[] = {
 	ETP_SYSCTL("rto_min_ms", rto_min_ms, &etp_ms_max),
 	ETP_SYSCTL("rto_max_ms", rto_max_ms, &etp_ms_max),
 	ETP_SYSCTL("rto_initial_ms", rto_initial_ms, &etp_ms_max),
+	ETP_SYSCTL("delack_ms", delack_ms, &etp_delack_max),
 };
 
 int etp_sysctl_register(struct net *net)

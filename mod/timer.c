@@ -5,6 +5,7 @@
  *   rtx_timer  retransmission of SYN, SYN-ACK, data and FIN; when the
  *              peer's window is zero, the persist timer that probes it
  *   fin_timer  lifetime of an orphaned connection in FIN_WAIT_2
+ *   delack_timer  an ACK owed for received data (net.etp.delack_ms)
  *
  * A pending timer holds a socket reference (sk_reset_timer()). Timers run
  * in softirq context and follow the receive path's rule: they take the
@@ -94,7 +95,11 @@ void etp_rearm_rtx(struct sock *sk)
 		}
 	} else if (etp_before(ep->snd_nxt, ep->write_seq) ||
 		   (ep->fin_queued && ep->snd_max != ep->write_seq + 1)) {
-		/* Unsent data or FIN: a segment could not be built. Retry. */
+		/*
+		 * Unsent data or FIN and nothing in flight: a segment could
+		 * not be built, or silly-window avoidance holds a small one
+		 * back. Try again; the retry sends it regardless.
+		 */
 		if (!timer_pending(&ep->rtx_timer)) {
 			ep->persist = 0;
 			sk_reset_timer(sk, &ep->rtx_timer,
@@ -137,6 +142,8 @@ static void etp_probe_window(struct sock *sk)
 		return;
 	}
 	ep->retries++;
+	ep->probes++;
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_ZEROWINDOWPROBES);
 	etp_transmit(sk, ep->snd_una - 1, 0, ETP_FLAG_ACK, GFP_ATOMIC);
 	if (ep->backoff < 31)
 		ep->backoff++;
@@ -155,7 +162,7 @@ static void etp_retransmit_timeout(struct sock *sk)
 		return;
 	}
 	if (ep->snd_una == ep->snd_max) {
-		etp_push(sk);	/* nothing in flight: send what waits */
+		__etp_push(sk, ETP_PUSH_FORCE);	/* nothing in flight: send what waits */
 		return;
 	}
 
@@ -179,18 +186,18 @@ static void etp_retransmit_timeout(struct sock *sk)
 		return;
 	}
 
-	ep->retries++;
-	if (ep->backoff < 31)
-		ep->backoff++;
-	ep->rtt_pending = 0;	/* Karn: no samples from retransmissions */
-
 	if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV) {
 		ep->total_retrans++;
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_RETRANSSEGS);
 		etp_send_syn(sk);
 	} else {
+		etp_cong_timeout(sk);
 		etp_retransmit_head(sk);
 	}
+	ep->retries++;
+	if (ep->backoff < 31)
+		ep->backoff++;
+	ep->rtt_pending = 0;	/* Karn: no samples from retransmissions */
 	sk_reset_timer(sk, &ep->rtx_timer, jiffies + etp_rto_backed_off(sk));
 }
 
@@ -234,12 +241,33 @@ static void etp_fin_timer_fn(struct timer_list *t)
 	sock_put(sk);
 }
 
+/* The delayed ACK is due (RFC 9293, 3.8.6.3: well under 0.5 s). */
+static void etp_delack_timer_fn(struct timer_list *t)
+{
+	struct etp_sock *ep = timer_container_of(ep, t, delack_timer);
+	struct sock *sk = &ep->inet.sk;
+
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		sk_reset_timer(sk, &ep->delack_timer, jiffies + ETP_TIMER_RETRY);
+	} else if (ep->ack_pending &&
+		   !((1 << sk->sk_state) &
+		     (TCPF_CLOSE | TCPF_LISTEN | TCPF_SYN_SENT))) {
+		ep->delayed_acks++;
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_DELAYEDACKS);
+		etp_send_ack(sk);
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
 void etp_init_timers(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
 	timer_setup(&ep->rtx_timer, etp_rtx_timer_fn, 0);
 	timer_setup(&ep->fin_timer, etp_fin_timer_fn, 0);
+	timer_setup(&ep->delack_timer, etp_delack_timer_fn, 0);
 }
 
 void etp_clear_timers(struct sock *sk)
@@ -249,4 +277,7 @@ void etp_clear_timers(struct sock *sk)
 	ep->persist = 0;
 	sk_stop_timer(sk, &ep->rtx_timer);
 	sk_stop_timer(sk, &ep->fin_timer);
+	sk_stop_timer(sk, &ep->delack_timer);
+	ep->ack_pending = 0;
+	ep->ack_now = 0;
 }

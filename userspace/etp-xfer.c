@@ -45,6 +45,27 @@ static bool quiet;
 static int proto = IPPROTO_ETP;
 static double deadline;		/* CLOCK_MONOTONIC seconds */
 
+/* What the connection looked like when a transfer went wrong. */
+static void print_info(int fd)
+{
+	struct etp_info i;
+	socklen_t len = sizeof(i);
+
+	if (proto != IPPROTO_ETP ||
+	    getsockopt(fd, SOL_ETP, ETP_INFO, &i, &len) < 0)
+		return;
+	fprintf(stderr,
+		"%s: state %u snd_una %u snd_nxt %u rcv_nxt %u snd_wnd %u rcv_wnd %u "
+		"cwnd %u ssthresh %u in_flight %u ca_state %u rto %u backoff %u "
+		"retrans %u timeouts %u fast_retrans %u dup_acks %u ooo_segs %u "
+		"ooo_bytes %u probes %u\n",
+		prog, i.etpi_state, i.etpi_snd_una, i.etpi_snd_nxt, i.etpi_rcv_nxt,
+		i.etpi_snd_wnd, i.etpi_rcv_wnd, i.etpi_cwnd, i.etpi_ssthresh,
+		i.etpi_in_flight, i.etpi_ca_state, i.etpi_rto, i.etpi_backoff,
+		i.etpi_retrans, i.etpi_timeouts, i.etpi_fast_retrans,
+		i.etpi_dup_acks, i.etpi_ooo_segs, i.etpi_ooo_bytes, i.etpi_probes);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -532,6 +553,7 @@ int main(int argc, char **argv)
 		if (n == 0) {
 			fprintf(stderr, "%s: timeout after %.1f s: sent %llu received %llu\n",
 				prog, total, sent, received);
+			print_info(fd);
 			return EXIT_TIMEOUT;
 		}
 
