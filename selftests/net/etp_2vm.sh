@@ -217,7 +217,7 @@ MATRIX=(
 )
 
 # The ETP counters shown beside each result.
-STATS="RetransSegs Timeouts FastRetrans FastRecovery InDupAcks InOutOfOrder InDupData OfoDrops InCsumErrors"
+STATS="RetransSegs Timeouts FastRetrans FastRecovery InDupAcks InOutOfOrder InDupData OfoDrops InCsumErrors InUnacceptable InAckUnsent ChallengeAcks"
 
 # m_xfer PROTO DIR MIB LIMIT PORT NETEM...: one file of MIB MiB from a to b
 # (DIR a_to_b) or b to a (b_to_a) over PROTO under netem NETEM on both
@@ -227,7 +227,7 @@ STATS="RetransSegs Timeouts FastRetrans FastRecovery InDupAcks InOutOfOrder InDu
 # segment for TCP too, as it does for ETP. The time this VM measured is
 # left in $T/secs.
 m_xfer() {
-	local proto=$1 dir=$2 mib=$3 limit=$4 port=$5 bytes sender gso rc want
+	local proto=$1 dir=$2 mib=$3 limit=$4 port=$5 bytes sender gso rc
 	local sent peer recv secs desc c='' want=''
 
 	shift 5
@@ -236,7 +236,10 @@ m_xfer() {
 	sender=${dir%%_*}
 	gso=$(cat "/sys/class/net/$NIC_IF/gso_max_segs")
 	ip link set dev "$NIC_IF" gso_max_segs 1 || return 1
-	etp_netem "" "$NIC_IF" "$@" || return 1
+	if ! etp_netem "" "$NIC_IF" "$@"; then
+		ip link set dev "$NIC_IF" gso_max_segs "$gso"
+		return 1
+	fi
 	etp_stat_save "" "$T/stat"
 	if [ "$ROLE" = "$sender" ]; then
 		head -c "$bytes" /dev/urandom >"$T/file" || return 1

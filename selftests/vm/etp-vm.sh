@@ -360,6 +360,8 @@ run_pair() {
 	read -r p1 p2 p3 p4 < <(free_udp_ports 4) || { host_fail "no free UDP ports"; return 1; }
 	say "two VMs: virtio-net link 127.0.0.1:$p1 (a) <-> 127.0.0.1:$p2 (b)," \
 	    "e1000 link 127.0.0.1:$p3 (a) <-> 127.0.0.1:$p4 (b)"
+	# MAC 52:54:00:e7:LINK:0N (link 00 virtio-net, 01 e1000; N 1 for a, 2 for b): guest.sh
+	# knows its peer's MACs from this scheme.
 	for vm in a b; do
 		prepare_vm "$vm" "$vm" "$mode" "$list"
 		if [ "$vm" = a ]; then

@@ -124,6 +124,13 @@ setup_network() {
 	ip -6 addr add "$ETP_LOCAL_ADDR6/64" dev "$ETP_IFNAME" nodad
 	ip link set "$ETP_E1000_IFNAME" up
 	ip addr add "$ETP_E1000_LOCAL_ADDR/24" dev "$ETP_E1000_IFNAME"
+	# The peer's MACs are fixed by etp-vm.sh (52:54:00:e7:LINK:0N). Fixed neighbour
+	# entries keep ARP out of the tests: netem on a NIC drops ARP too, and a neighbour
+	# that fails to revalidate stalls every transport on the link for seconds.
+	ip neigh replace "$ETP_PEER_ADDR" lladdr "52:54:00:e7:00:0$((3 - n))" \
+		dev "$ETP_IFNAME" nud permanent
+	ip neigh replace "$ETP_E1000_PEER_ADDR" lladdr "52:54:00:e7:01:0$((3 - n))" \
+		dev "$ETP_E1000_IFNAME" nud permanent
 	# Tests may lower a NIC's GSO limit; cleanup_after_test puts these back.
 	gso_segs=$(cat "/sys/class/net/$ETP_IFNAME/gso_max_segs" 2>/dev/null)
 	gso_segs_e1000=$(cat "/sys/class/net/$ETP_E1000_IFNAME/gso_max_segs" 2>/dev/null)
