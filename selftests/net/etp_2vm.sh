@@ -207,13 +207,15 @@ t_impaired() {
 # About 6 minutes under TCG for both NICs together; the deadlines only
 # catch a transfer that has stalled.
 MATRIX=(
-	"delay_0ms                        8 120 both   delay 0ms"
-	"delay_20ms_jitter_5ms            2 180 virtio delay 20ms 5ms"
-	"loss_1pct                        4 180 both   loss 1%"
-	"loss_5pct                        1 180 virtio loss 5%"
-	"reorder_25pct_delay_10ms         2 180 virtio delay 10ms reorder 25% 50%"
-	"duplicate_5pct_corrupt_1pct      4 180 both   duplicate 5% corrupt 1%"
-	"loss_2pct_delay_20ms_jitter_5ms  1 180 virtio delay 20ms 5ms loss 2%"
+	"delay_0ms                       16 120 both   delay 0ms"
+	"delay_20ms_jitter_5ms            2 120 virtio delay 20ms 5ms"
+	"delay_100ms_jitter_20ms          1 150 virtio delay 100ms 20ms"
+	"loss_1pct                        8 120 both   loss 1%"
+	"loss_5pct                        2 120 both   loss 5%"
+	"loss_10pct                       1 150 virtio loss 10%"
+	"reorder_25pct_delay_10ms         4 120 both   delay 10ms reorder 25% 50%"
+	"duplicate_5pct_corrupt_1pct      8 120 both   duplicate 5% corrupt 1%"
+	"loss_2pct_delay_20ms_jitter_5ms  2 120 virtio delay 20ms 5ms loss 2%"
 )
 
 # The ETP counters shown beside each result.
