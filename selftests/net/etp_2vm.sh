@@ -229,23 +229,26 @@ STATS="RetransSegs Timeouts FastRetrans FastRecovery InDupAcks InOutOfOrder InDu
 # segment for TCP too, as it does for ETP. The time this VM measured is
 # left in $T/secs.
 m_xfer() {
-	local proto=$1 dir=$2 mib=$3 limit=$4 port=$5 bytes sender gso rc
-	local sent peer recv secs desc c='' want=''
+	local proto=$1 dir=$2 mib=$3 limit=$4 port=$5 bytes sender gso rc sum
+	local c='' want='' desc
+	# shellcheck disable=SC2034 # filled and read by name
+	local s0 s1
 
 	shift 5
 	: >"$T/secs"
 	bytes=$((mib << 20))
 	sender=${dir%%_*}
-	gso=$(cat "/sys/class/net/$NIC_IF/gso_max_segs")
+	read -r gso <"/sys/class/net/$NIC_IF/gso_max_segs"
 	ip link set dev "$NIC_IF" gso_max_segs 1 || return 1
-	if ! etp_netem "" "$NIC_IF" "$@"; then
+	if ! tc qdisc replace dev "$NIC_IF" root netem "$@"; then
 		ip link set dev "$NIC_IF" gso_max_segs "$gso"
 		return 1
 	fi
-	etp_stat_save "" "$T/stat"
+	etp_counters /proc/net/etp_stat s0
 	if [ "$ROLE" = "$sender" ]; then
 		head -c "$bytes" /dev/urandom >"$T/file" || return 1
-		want="$bytes $(sha256sum "$T/file" | cut -d' ' -f1)"
+		read -r sum _ < <(sha256sum "$T/file")
+		want="$bytes $sum"
 		if [ "$ROLE" = b ]; then
 			etp-xfer -q -P "$proto" -t "$limit" -s "$NIC_LOCAL" -l "$port" \
 				-i "$T/file" -C >"$T/out" 2>"$T/err"
@@ -264,22 +267,23 @@ m_xfer() {
 		fi
 		rc=$?
 	fi
-	c="netem out of $NIC_IF: $(etp_netem_counts "" "$NIC_IF")"
-	etp_netem "" "$NIC_IF" none
+	etp_qdisc_counts ""
+	c="netem out of $NIC_IF: ${ETP_QDISC_SENT[$NIC_IF]:-0} sent ${ETP_QDISC_DROPPED[$NIC_IF]:-0} dropped"
+	tc qdisc del dev "$NIC_IF" root
 	ip link set dev "$NIC_IF" gso_max_segs "$gso"
-	# shellcheck disable=SC2086 # a list of names
-	[ "$proto" = tcp ] || c="$c; ETP: $(etp_stat_delta "" "$T/stat" $STATS)"
+	if [ "$proto" = etp ]; then
+		etp_counters /proc/net/etp_stat s1
+		# shellcheck disable=SC2086 # a list of names
+		c+="; ETP counters: $(etp_counters_moved s0 s1 $STATS)"
+	fi
 
-	sent=$(etp_xfer_line "$T/out" sent)
-	peer=$(etp_xfer_line "$T/out" peer-received)
-	recv=$(etp_xfer_line "$T/out" received)
-	secs=$(etp_xfer_secs "$T/out")
-	desc="$proto $mib MiB $dir over $NIC, netem \"$*\" on both NICs"
-	if [ "$ROLE" = "$sender" ] && [ $rc -eq 0 ] && [ "$sent" = "$want" ] &&
-	   [ "$peer" = "$want" ]; then
-		echo "[ OK ] $desc: sent ${secs}s, the receiver reported the same SHA-256"
-	elif [ "$ROLE" != "$sender" ] && [ $rc -eq 0 ] && [ "${recv%% *}" = "$bytes" ]; then
-		echo "[ OK ] $desc: received ${secs}s, sha256 ${recv#* }"
+	etp_xfer_result "$T/out"
+	desc="$proto $mib MiB $dir over $NIC, netem \"$*\" on both VMs' $NIC NICs"
+	if [ "$ROLE" = "$sender" ] && [ $rc -eq 0 ] && [ "$XFER_SENT" = "$want" ] &&
+	   [ "$XFER_PEER" = "$want" ]; then
+		echo "[ OK ] $desc: sent in ${XFER_SECS}s, the receiver reported the same SHA-256"
+	elif [ "$ROLE" != "$sender" ] && [ $rc -eq 0 ] && [ "${XFER_RECEIVED%% *}" = "$bytes" ]; then
+		echo "[ OK ] $desc: received in ${XFER_SECS}s, sha256 ${XFER_RECEIVED#* }"
 	else
 		echo "[FAIL] $desc: etp-xfer exit $rc"
 		echo "       $c"
@@ -289,7 +293,7 @@ m_xfer() {
 		return 1
 	fi
 	echo "       $c"
-	echo "$secs" >"$T/secs"
+	echo "$XFER_SECS" >"$T/secs"
 }
 
 run_matrix() {

@@ -490,52 +490,71 @@ etp_netem() {
 	"${tc[@]}" qdisc replace dev "$dev" root netem "$@"
 }
 
-# etp_netem_counts NS DEV: "PKTS sent DROPS dropped" of DEV's root qdisc,
-# to show beside a result how much the impairment did.
-etp_netem_counts() {
-	local tc=(tc)
+# The helpers below run once per transfer in the matrix tests. Under QEMU
+# TCG every process costs 50-100 ms, so they read and parse with shell
+# builtins and at most one tc call.
+
+# etp_qdisc_counts NS: how many packets each root qdisc of NS ("" = the
+# current namespace) sent and dropped, into ETP_QDISC_SENT[DEV] and
+# ETP_QDISC_DROPPED[DEV], to show beside a result what netem did.
+etp_qdisc_counts() {
+	local tc=(tc) dev='' w
 
 	[ -n "$1" ] && tc=(tc -n "$1")
-	"${tc[@]}" -s qdisc show dev "$2" root | awk '
-		$1 == "Sent" { s = $4; d = $7; sub(/,/, "", d) }
-		END { printf "%d sent %d dropped\n", s, d }'
+	declare -gA ETP_QDISC_SENT=() ETP_QDISC_DROPPED=()
+	while read -r -a w; do
+		if [ "${w[0]}" = qdisc ] && [ "${w[3]}" = dev ]; then
+			dev=${w[4]}
+		elif [ "${w[0]}" = Sent ] && [ -n "$dev" ]; then
+			ETP_QDISC_SENT[$dev]=${w[3]}
+			ETP_QDISC_DROPPED[$dev]=${w[6]%,}
+			dev=''
+		fi
+	done < <("${tc[@]}" -s qdisc show)
 }
 
-# etp_xfer_line FILE KEY: from etp-xfer's output FILE, "BYTES HEX" of the
-# line KEY (sent, received, peer-received), or nothing.
-etp_xfer_line() {
-	awk -v k="$2" '$1 == k && $3 == "sha256" { print $2, $4; exit }' "$1"
+# etp_counters FILE ARRAY: the ETP counters in FILE (/proc/net/etp_stat,
+# or /proc/PID/net/etp_stat for the namespace of process PID) into ARRAY,
+# their names into ETP_COUNTER_NAMES.
+etp_counters() {
+	local -a l
+
+	mapfile -t l <"$1" || return 1
+	read -r -a ETP_COUNTER_NAMES <<<"${l[0]}"
+	read -r -a "$2" <<<"${l[1]}"
 }
 
-# etp_xfer_secs FILE: the elapsed seconds etp-xfer printed, or nothing.
-etp_xfer_secs() {
-	awk '$1 == "elapsed" { print $2; exit }' "$1"
+# etp_counters_moved BEFORE AFTER [NAME...]: "Name +N, ..." for the
+# counters (all, or the NAMEs) that grew from etp_counters array BEFORE to
+# AFTER (both given by name), or "(none moved)".
+etp_counters_moved() {
+	local -n _etp_x=$1 _etp_y=$2
+	local only=" ${*:3} " i n out=''
+
+	for ((i = 1; i < ${#ETP_COUNTER_NAMES[@]}; i++)); do
+		n=${ETP_COUNTER_NAMES[i]}
+		[ "$only" = "  " ] || [[ $only == *" $n "* ]] || continue
+		[ "${_etp_y[i]:-0}" -gt "${_etp_x[i]:-0}" ] &&
+			out+="${out:+, }$n +$((_etp_y[i] - _etp_x[i]))"
+	done
+	echo "${out:-(none moved)}"
 }
 
-# etp_stat_save NS FILE: the counters of NS ("" = current) into FILE, for
-# etp_stat_delta.
-etp_stat_save() {
-	local cmd=(cat /proc/net/etp_stat)
+# etp_xfer_result FILE: from etp-xfer's result lines in FILE, XFER_SENT,
+# XFER_RECEIVED and XFER_PEER ("BYTES HEX" of the sent, received and
+# peer-received lines), XFER_SECS and XFER_RATE (MB/s); empty when absent.
+etp_xfer_result() {
+	local k n x
 
-	[ -n "$1" ] && cmd=(ip netns exec "$1" "${cmd[@]}")
-	"${cmd[@]}" | awk 'NR == 1 { for (i = 2; i <= NF; i++) n[i] = $i }
-			   NR == 2 { for (i = 2; i <= NF; i++) print n[i], $i }' | sort >"$2"
-}
-
-# etp_stat_delta NS FILE [NAME...]: the counters (all, or the NAMEs) that
-# moved since etp_stat_save NS FILE, as "Name +N, ...".
-etp_stat_delta() {
-	local ns=$1 file=$2 now
-
-	shift 2
-	now=$(mktemp) || return 1
-	etp_stat_save "$ns" "$now"
-	join "$file" "$now" | awk -v only=" $* " '
-		(only == "  " || index(only, " " $1 " ")) && $3 > $2 {
-			printf "%s%s +%d", sep, $1, $3 - $2; sep = ", "
-		}
-		END { print "" }'
-	rm -f "$now"
+	XFER_SENT='' XFER_RECEIVED='' XFER_PEER='' XFER_SECS='' XFER_RATE=''
+	while read -r k n _ x _; do
+		case $k in
+		sent) XFER_SENT="$n $x" ;;
+		received) XFER_RECEIVED="$n $x" ;;
+		peer-received) XFER_PEER="$n $x" ;;
+		elapsed) XFER_SECS=$n XFER_RATE=$x ;;
+		esac
+	done <"$1"
 }
 
 # etp_cmp_row FILE NAME NETEM ETP_SECS TCP_SECS: add a row to the ETP/TCP

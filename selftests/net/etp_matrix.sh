@@ -137,63 +137,7 @@ fi
 # --- one transfer ---
 
 # The ETP counters shown beside each result.
-STATS=" RetransSegs Timeouts FastRetrans FastRecovery InDupAcks InOutOfOrder InDupData OfoDrops InCsumErrors InUnacceptable InAckUnsent ChallengeAcks "
-
-# counters PID ARRAY: the ETP counters of PID's namespace into ARRAY (the
-# names into STAT_NAMES).
-counters() {
-	local -a l
-
-	mapfile -t l <"/proc/$1/net/etp_stat"
-	read -r -a STAT_NAMES <<<"${l[0]}"
-	read -r -a "$2" <<<"${l[1]}"
-}
-
-# counters_moved BEFORE AFTER: "Name +N, ..." for the counters in $STATS
-# that moved between two counters() arrays (passed by name).
-counters_moved() {
-	local -n x=$1 y=$2
-	local i out=
-
-	for ((i = 1; i < ${#STAT_NAMES[@]}; i++)); do
-		[[ $STATS == *" ${STAT_NAMES[i]} "* ]] && [ "${y[i]}" -gt "${x[i]}" ] &&
-			out+="${out:+, }${STAT_NAMES[i]} +$((y[i] - x[i]))"
-	done
-	echo "${out:-(none moved)}"
-}
-
-# netem_counts: "a<-r: P sent D dropped, r->b: ..." from one tc call.
-netem_counts() {
-	local dev='' w
-	local -A sent drop
-
-	while read -r -a w; do
-		if [ "${w[0]}" = qdisc ] && [ "${w[3]}" = dev ]; then
-			dev=${w[4]}
-		elif [ "${w[0]}" = Sent ]; then
-			sent[${dev#veth-}]=${w[3]}
-			drop[${dev#veth-}]=${w[6]%,}
-		fi
-	done < <(tc -n "$R" -s qdisc show)
-	echo "netem a<-r: ${sent[a]:-0} sent ${drop[a]:-0} dropped," \
-	     "r->b: ${sent[b]:-0} sent ${drop[b]:-0} dropped"
-}
-
-# xfer_lines FILE: sets SENT, RECEIVED, PEER ("BYTES HEX") and SECS, RATE
-# from etp-xfer's result lines in FILE.
-xfer_lines() {
-	local k n x
-
-	SENT='' RECEIVED='' PEER='' SECS='' RATE=''
-	while read -r k n _ x _; do
-		case $k in
-		sent) SENT="$n $x" ;;
-		received) RECEIVED="$n $x" ;;
-		peer-received) PEER="$n $x" ;;
-		elapsed) SECS=$n RATE=$x ;;
-		esac
-	done <"$1"
-}
+STATS="RetransSegs Timeouts FastRetrans FastRecovery InDupAcks InOutOfOrder InDupData OfoDrops InCsumErrors InUnacceptable InAckUnsent ChallengeAcks"
 
 # xfer PROTO DIR MIB LIMIT PORT WHERE NETEM...: one file of MIB MiB in
 # direction DIR (a_to_b or b_to_a) over PROTO (etp or tcp) under netem
@@ -217,8 +161,8 @@ xfer() {
 	[ "$where" = both ] || [ "$dir" = b_to_a ] && cmds+="qdisc replace dev veth-a root netem $*"$'\n'
 	[ "$where" = both ] || [ "$dir" = a_to_b ] && cmds+="qdisc replace dev veth-b root netem $*"$'\n'
 	tc -n "$R" -batch - <<<"$cmds" || return 1
-	counters $HOLD_A a0
-	counters $HOLD_B b0
+	etp_counters /proc/$HOLD_A/net/etp_stat a0
+	etp_counters /proc/$HOLD_B/net/etp_stat b0
 
 	# b listens; the receiver sends back the digest of what it received
 	# (-H), which the sender checks against what it sent (-C).
@@ -241,28 +185,33 @@ xfer() {
 		etp_wait_pid "$pid" 20
 		rc_s=$?
 	fi
-	c=$(netem_counts)
+	etp_qdisc_counts "$R"
+	c="netem a<-r: ${ETP_QDISC_SENT[veth-a]:-0} sent ${ETP_QDISC_DROPPED[veth-a]:-0} dropped,"
+	c+=" r->b: ${ETP_QDISC_SENT[veth-b]:-0} sent ${ETP_QDISC_DROPPED[veth-b]:-0} dropped"
 	tc -n "$R" -force -batch - 2>/dev/null <<-EOF
 		qdisc del dev veth-a root
 		qdisc del dev veth-b root
 	EOF
 	if [ "$proto" = etp ]; then
-		counters $HOLD_A a1
-		counters $HOLD_B b1
-		c+="; ETP counters a: $(counters_moved a0 a1); b: $(counters_moved b0 b1)"
+		etp_counters /proc/$HOLD_A/net/etp_stat a1
+		etp_counters /proc/$HOLD_B/net/etp_stat b1
+		# shellcheck disable=SC2086 # a list of names
+		c+="; ETP counters a: $(etp_counters_moved a0 a1 $STATS);"
+		# shellcheck disable=SC2086
+		c+=" b: $(etp_counters_moved b0 b1 $STATS)"
 	fi
 
-	xfer_lines "$T/recv.out"
-	recv=$RECEIVED
-	xfer_lines "$T/send.out"
-	sent=$SENT
-	peer=$PEER
+	etp_xfer_result "$T/recv.out"
+	recv=$XFER_RECEIVED
+	etp_xfer_result "$T/send.out"
+	sent=$XFER_SENT
+	peer=$XFER_PEER
 	out="$proto $mib MiB $dir, netem \"$*\""
 	[ "$where" = both ] || out+=" on the data's way only"
 	if [ $rc_s -eq 0 ] && [ $rc_r -eq 0 ] && [ "$sent" = "$want" ] &&
 	   [ "$recv" = "$want" ] && [ "$peer" = "$want" ]; then
-		echo "$SECS" >"$T/secs"
-		echo "[ OK ] $out: ${SECS}s, $RATE MB/s (wall $(((${EPOCHREALTIME/./} - t0) / 1000)) ms)"
+		echo "$XFER_SECS" >"$T/secs"
+		echo "[ OK ] $out: ${XFER_SECS}s, $XFER_RATE MB/s (wall $(((${EPOCHREALTIME/./} - t0) / 1000)) ms)"
 		echo "       $c"
 		return 0
 	fi
