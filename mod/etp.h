@@ -88,6 +88,14 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_RTO_MAX_MS_DEFAULT		120000
 #define ETP_RTO_INITIAL_MS_DEFAULT	1000	/* RFC 6298, 2.1 */
 #define ETP_DELACK_MS_DEFAULT		40	/* Linux TCP's minimum delayed ACK */
+/*
+ * ETP does not grow its buffers as TCP does, so they start larger than
+ * TCP's: a 1 MiB receive buffer offers a 512 KiB window (scaled).
+ */
+#define ETP_MAX_TW_DEFAULT		65536	/* as many as ehash buckets */
+#define ETP_SYNCOOKIES_DEFAULT		1	/* when the queues overflow */
+#define ETP_RMEM_DEFAULT		1048576
+#define ETP_WMEM_DEFAULT		1048576
 
 #define ETP_MSS_DEFAULT		536	/* RFC 9293, 3.7.1, without option */
 #define ETP_MSS_MIN		88
@@ -96,6 +104,7 @@ static inline void etp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
 #define ETP_INIT_CWND		10	/* segments, as Linux TCP (RFC 6928) */
 #define ETP_DUPACK_THRESH	3	/* RFC 5681, 3.2 */
 #define ETP_INFINITE_SSTHRESH	0x7fffffffU
+#define ETP_RCV_RATIO_INIT	128	/* a half, until data is measured */
 #define ETP_OOW_ACK_INTERVAL	(HZ / 2)
 #define ETP_LINEAR_MAX		2048	/* larger segments use page frags */
 
@@ -112,6 +121,11 @@ struct etp_net {
 	int			rto_max_ms;
 	int			rto_initial_ms;
 	int			delack_ms;
+	int			rmem_default;	/* a new socket's SO_RCVBUF */
+	int			wmem_default;	/* a new socket's SO_SNDBUF */
+	int			max_tw;		/* TIME_WAIT entries at most */
+	int			syncookies;	/* 0 never, 1 on overflow, 2 always */
+	atomic_t		tw_count;	/* TIME_WAIT entries now */
 };
 
 extern unsigned int etp_net_id;
@@ -151,6 +165,7 @@ struct etp_sock {
 	u16	mss;		/* payload bytes per segment we send */
 	u16	peer_mss;	/* MSS the peer announced */
 	u16	rcv_mss;	/* largest segment received: "full-sized" */
+	u16	rcv_ratio;	/* payload per truesize received, in 1/256 */
 	u16	pmtu;		/* path MTU that mss was computed from */
 
 	/* RFC 7323 window scaling: shifts, 0 unless both SYNs had it. */
@@ -160,6 +175,7 @@ struct etp_sock {
 		ack_now:1,	/* received data waits for an immediate ACK */
 		ack_pending:1;	/* received data waits for an ACK */
 	u8	nodelay;	/* ETP_NODELAY: Nagle's algorithm off */
+	u8	deferred_err;	/* ICMP hard error for release_cb, 0 if none */
 
 	/* RFC 5681 congestion control with NewReno fast recovery (RFC 6582). */
 	u32	cwnd;		/* congestion window, bytes */
@@ -169,9 +185,14 @@ struct etp_sock {
 	u8	ca_state;	/* ETP_CA_OPEN, _RECOVERY or _LOSS */
 	u8	dup_acks;	/* consecutive duplicate ACKs */
 
-	/* Segments that arrived beyond rcv_nxt, sorted by sequence number. */
-	struct sk_buff_head	ooo_queue;
-	u32			ooo_bytes;	/* payload bytes in ooo_queue */
+	/*
+	 * Segments that arrived beyond rcv_nxt, in an rbtree by sequence
+	 * number (O(log n) even when a peer sends them in reverse order),
+	 * with the last one cached: most arrive beyond it.
+	 */
+	struct rb_root		ooo_root;
+	struct sk_buff		*ooo_last;
+	u32			ooo_bytes;	/* payload bytes in ooo_root */
 
 	/* RFC 6298 retransmission timer state. */
 	u32	srtt_us;
@@ -199,6 +220,7 @@ struct etp_sock {
 	u32			syn_qlen;
 	u32			accept_qlen;
 	bool			listen_closed;
+	unsigned long		last_cookie;	/* jiffies of the last SYN cookie */
 
 	/* Child: its listener until accept() takes it. */
 	struct sock		*parent;
@@ -258,13 +280,23 @@ extern struct proto etp_prot;
 extern const struct proto_ops etp_stream_ops;
 int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 void etp_init_seq(struct sock *sk, u32 iss);
-void etp_set_state(struct sock *sk, int state);
-void etp_done(struct sock *sk);
+void etp_set_state(struct sock *sk, int state, const char *why);
+void etp_done(struct sock *sk, const char *why);
 void etp_destroy(struct sock *sk);
 void etp_write_space(struct sock *sk);
 void etp_listen_stop(struct sock *sk);
 void etp_proto_mem_init(void);
 void etp_ooo_purge(struct sock *sk);
+
+/* syncookie.c */
+void etp_cookie_init(void);
+void etp_cookie_send(struct sock *sk, struct sk_buff *skb);
+bool etp_cookie_check(struct sock *sk, struct sk_buff *skb, u16 *mss);
+bool etp_cookie_recent(const struct sock *sk);
+u16 etp_cookie_window(const struct sock *sk);
+
+/* trace.c */
+void etp_trace_state(struct sock *sk, int state, const char *why);
 
 /* lookup.c */
 int etp_hash_init(void);
@@ -279,7 +311,7 @@ int etp_ehash_insert(struct sock *sk);
 struct sock_common *etp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			       __be32 daddr, __be16 dport, int dif, int sdif);
 void etp_skc_put(struct sock_common *skc);
-void etp_time_wait(struct sock *sk);
+void etp_time_wait(struct sock *sk, const char *why);
 void etp_tw_put(struct etp_tw *tw);
 bool etp_tw_deschedule(struct etp_tw *tw);
 void etp_tw_rearm(struct etp_tw *tw);
@@ -292,8 +324,9 @@ u32 etp_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 int etp_v4_rcv(struct sk_buff *skb);
 int etp_v4_err(struct sk_buff *skb, u32 info);
 int etp_do_rcv(struct sock *sk, struct sk_buff *skb);
-void etp_reset(struct sock *sk);
+void etp_reset(struct sock *sk, const char *why);
 void etp_cong_timeout(struct sock *sk);
+void etp_connect_failed(struct sock *sk, int err);
 
 /* output.c */
 int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp);
@@ -313,10 +346,11 @@ void etp_retransmit_una(struct sock *sk);
 void etp_ack_sent(struct sock *sk);
 void etp_ack_snd_check(struct sock *sk);
 void etp_v4_send_reply(struct net *net, const struct sk_buff *skb, u32 seq,
-		       u32 ack, u8 flags, u16 window);
+		       u32 ack, u8 flags, u16 window, int state, u16 mss);
 void etp_v4_send_reset(struct net *net, const struct sk_buff *skb);
 u32 etp_select_window(struct sock *sk, bool syn);
 u32 etp_max_window(const struct etp_sock *ep);
+u32 etp_space_window(const struct sock *sk);
 u8 etp_choose_wscale(const struct sock *sk);
 void etp_set_mss(struct sock *sk);
 void etp_sync_mss(struct sock *sk);

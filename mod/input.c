@@ -18,6 +18,7 @@
 #include <net/checksum.h>
 #include <linux/unaligned.h>
 #include "etp.h"
+#include "trace.h"
 
 /*
  * RFC 9293, 3.2: ETP reads the MSS option and RFC 7323's window scale
@@ -66,24 +67,25 @@ static bool etp_parse_options(const struct etphdr *th, struct etp_skb_cb *cb)
 
 /*
  * RFC 9293, 3.10.7.4, first check: is the segment inside the receive
- * window? A zero-length segment must start in it; a segment with data
- * must start or end in it; with a zero window only an empty segment at
- * rcv_nxt is acceptable.
+ * window? A zero-length segment must start in it (or, as Linux TCP
+ * allows, at its right edge, where a peer that filled the window numbers
+ * its ACKs); a segment with data must start or end in it; with a zero
+ * window only a segment without data at rcv_nxt is acceptable, a bare FIN
+ * included (a FIN needs no window).
  */
 static bool etp_sequence_ok(const struct etp_sock *ep,
-			    const struct etp_skb_cb *cb)
+			    const struct etp_skb_cb *cb, u32 data_len)
 {
 	u32 len = cb->end_seq - cb->seq;
 	u32 wnd = ep->rcv_wnd - (ep->rcv_nxt - ep->rcv_wup);
 
 	if (etp_after(ep->rcv_nxt, ep->rcv_wup + ep->rcv_wnd))
 		wnd = 0;
-	if (!len) {
-		if (!wnd)
-			return cb->seq == ep->rcv_nxt;
+	if (!wnd && !data_len)
+		return cb->seq == ep->rcv_nxt;
+	if (!len)
 		return !etp_before(cb->seq, ep->rcv_nxt) &&
-		       etp_before(cb->seq, ep->rcv_nxt + wnd);
-	}
+		       !etp_after(cb->seq, ep->rcv_nxt + wnd);
 	if (!wnd)
 		return false;
 	return (!etp_before(cb->seq, ep->rcv_nxt) &&
@@ -92,8 +94,11 @@ static bool etp_sequence_ok(const struct etp_sock *ep,
 		etp_before(cb->end_seq - 1, ep->rcv_nxt + wnd));
 }
 
-/* A RST was accepted: the connection is over (RFC 9293, 3.10.7.4). */
-void etp_reset(struct sock *sk)
+/*
+ * The connection is over without a FIN exchange: a RST was accepted (RFC
+ * 9293, 3.10.7.4), or we are about to send one. @why is for the trace.
+ */
+void etp_reset(struct sock *sk, const char *why)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	int err;
@@ -115,7 +120,7 @@ void etp_reset(struct sock *sk)
 		sock_put(ep->parent);
 		ep->parent = NULL;
 		sock_orphan(sk);
-		etp_done(sk);
+		etp_done(sk, why);
 		return;
 	}
 
@@ -136,7 +141,7 @@ void etp_reset(struct sock *sk)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_ESTABRESETS);
 	WRITE_ONCE(sk->sk_err, err);
 	sk_error_report(sk);
-	etp_done(sk);
+	etp_done(sk, why);
 }
 
 /*
@@ -275,7 +280,12 @@ static void etp_dup_ack(struct sock *sk)
 		/* Go-back-N after a timeout resends all of it anyway. */
 		break;
 	default:
-		if (++ep->dup_acks == ETP_DUPACK_THRESH)
+		/*
+		 * RFC 6582, 3.2, step 1: not for data sent before the last
+		 * recovery ended (duplicates of go-back-N segments).
+		 */
+		if (++ep->dup_acks == ETP_DUPACK_THRESH &&
+		    !etp_before(ep->snd_una, ep->recover))
 			etp_enter_fast_recovery(sk);
 	}
 }
@@ -354,6 +364,15 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 		etp_send_oow_ack(sk, skb);
 		return false;
 	}
+	/*
+	 * RFC 5961, 5.2: an ACK further below snd_una than the peer's
+	 * largest window is not from the peer; a blind injection attempt
+	 * must guess the ACK too. Challenge it, drop the segment.
+	 */
+	if (etp_before(cb->ack, ep->snd_una - ep->max_snd_wnd)) {
+		etp_challenge_ack(sk, skb);
+		return false;
+	}
 	if (etp_after(cb->ack, ep->snd_una)) {
 		u32 in_flight = ep->snd_max - ep->snd_una;
 		u32 acked = cb->ack - ep->snd_una;
@@ -377,7 +396,8 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 	return true;
 }
 
-static void etp_established(struct sock *sk, struct sk_buff *skb)
+static void etp_established(struct sock *sk, struct sk_buff *skb,
+			    const char *why)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
@@ -386,13 +406,17 @@ static void etp_established(struct sock *sk, struct sk_buff *skb)
 	etp_set_mss(sk);
 	/*
 	 * RFC 6928's initial window of ten segments, as Linux TCP; one
-	 * segment if the handshake lost a SYN (RFC 5681, 3.1).
+	 * segment if the handshake lost a SYN or SYN-ACK (RFC 5681, 3.1):
+	 * the only retransmissions before this point are of those.
 	 */
-	ep->cwnd = (ep->timeouts ? 1 : ETP_INIT_CWND) * ep->mss;
+	ep->cwnd = (ep->total_retrans ? 1 : ETP_INIT_CWND) * ep->mss;
 	ep->ssthresh = ETP_INFINITE_SSTHRESH;
 	ep->ca_state = ETP_CA_OPEN;
+	ep->cwnd_acked = 0;
+	ep->dup_acks = 0;
+	ep->recover = ep->iss;
 	ep->rcv_mss = min_t(u32, ep->mss, ETP_MSS_DEFAULT);
-	etp_set_state(sk, TCP_ESTABLISHED);
+	etp_set_state(sk, TCP_ESTABLISHED, why);
 }
 
 /*
@@ -435,6 +459,13 @@ static bool etp_rmem_charge(struct sock *sk, struct sk_buff *skb)
 		return false;
 	skb_dst_drop(skb);
 	skb_set_owner_r(skb, sk);
+	if (skb->len) {
+		struct etp_sock *ep = etp_sk(sk);
+		u32 r = div_u64((u64)skb->len << 8, skb->truesize);
+
+		/* Moving average with gain 1/8 of payload per truesize. */
+		ep->rcv_ratio = max_t(u32, (7 * ep->rcv_ratio + r) / 8, 1);
+	}
 	return true;
 }
 
@@ -442,7 +473,9 @@ static void etp_ooo_unlink(struct sock *sk, struct sk_buff *skb)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
-	__skb_unlink(skb, &ep->ooo_queue);
+	rb_erase(&skb->rbnode, &ep->ooo_root);
+	if (ep->ooo_last == skb)
+		ep->ooo_last = skb_rb_last(&ep->ooo_root);
 	ep->ooo_bytes -= skb->len;
 }
 
@@ -457,7 +490,7 @@ static bool etp_ooo_prune(struct sock *sk)
 	struct sk_buff *skb;
 	bool pruned = false;
 
-	while ((skb = skb_peek_tail(&ep->ooo_queue))) {
+	while ((skb = ep->ooo_last)) {
 		etp_ooo_unlink(sk, skb);
 		kfree_skb(skb);
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OFODROPS);
@@ -468,30 +501,43 @@ static bool etp_ooo_prune(struct sock *sk)
 }
 
 /*
- * A segment beyond rcv_nxt (a hole before it): keep it, sorted by
- * sequence number, unless what is queued already covers it; drop queued
- * segments it covers. Partial overlaps stay: the reader skips bytes it
- * has copied. The hole is reported at once by a duplicate ACK (RFC 5681,
- * 4.2), which is what drives the sender's fast retransmit.
+ * A segment beyond rcv_nxt (a hole before it): keep it, by sequence
+ * number, unless the queued segment before it already covers it; drop
+ * queued segments it covers. Partial overlaps stay: the reader skips
+ * bytes it has copied. The hole is reported at once by a duplicate ACK
+ * (RFC 5681, 4.2), which is what drives the sender's fast retransmit.
  */
 static bool etp_ooo_queue(struct sock *sk, struct sk_buff *skb)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
-	struct sk_buff_head *q = &ep->ooo_queue;
-	struct sk_buff *prev, *next;
+	struct rb_node **link, *parent = NULL;
+	struct sk_buff *prev = NULL, *next;
 
 	ep->ack_now = 1;
 	ep->ooo_segs++;
 	ETP_INC_STATS(sock_net(sk), ETP_MIB_INOUTOFORDER);
 
-	/* Most segments land at the tail: search from there. */
-	skb_queue_reverse_walk(q, prev) {
-		if (!etp_after(ETP_SKB_CB(prev)->seq, cb->seq))
-			break;
+	/* Find where it goes, and the segment before it (prev). */
+	if (ep->ooo_last && !etp_before(cb->seq, ETP_SKB_CB(ep->ooo_last)->seq)) {
+		prev = ep->ooo_last;
+		parent = &prev->rbnode;
+		link = &parent->rb_right;
+	} else {
+		link = &ep->ooo_root.rb_node;
+		while (*link) {
+			struct sk_buff *s = rb_to_skb(*link);
+
+			parent = *link;
+			if (etp_before(cb->seq, ETP_SKB_CB(s)->seq)) {
+				link = &parent->rb_left;
+			} else {
+				prev = s;
+				link = &parent->rb_right;
+			}
+		}
 	}
-	if (prev != (struct sk_buff *)q &&
-	    !etp_after(cb->end_seq, ETP_SKB_CB(prev)->end_seq)) {
+	if (prev && !etp_after(cb->end_seq, ETP_SKB_CB(prev)->end_seq)) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INDUPDATA);
 		return false;
 	}
@@ -499,10 +545,14 @@ static bool etp_ooo_queue(struct sock *sk, struct sk_buff *skb)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OFODROPS);
 		return false;
 	}
-	__skb_queue_after(q, prev, skb);
+	rb_link_node(&skb->rbnode, parent, link);
+	rb_insert_color(&skb->rbnode, &ep->ooo_root);
+	if (!ep->ooo_last ||
+	    !etp_before(cb->seq, ETP_SKB_CB(ep->ooo_last)->seq))
+		ep->ooo_last = skb;
 	ep->ooo_bytes += skb->len;
 
-	while ((next = skb_peek_next(skb, q)) &&
+	while ((next = skb_rb_next(skb)) &&
 	       !etp_after(ETP_SKB_CB(next)->end_seq, cb->end_seq)) {
 		etp_ooo_unlink(sk, next);
 		kfree_skb(next);
@@ -521,7 +571,7 @@ static bool etp_ooo_drain(struct sock *sk)
 	struct sk_buff *skb;
 	bool fin = false;
 
-	while (!fin && (skb = skb_peek(&ep->ooo_queue))) {
+	while (!fin && (skb = skb_rb_first(&ep->ooo_root))) {
 		struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 		u32 end = cb->seq + skb->len;
 
@@ -579,7 +629,7 @@ static bool etp_data_queue(struct sock *sk, struct sk_buff *skb, bool *fin)
 	WRITE_ONCE(ep->rcv_nxt, end);
 	ep->ack_pending = 1;
 	*fin = cb->flags & ETP_FLAG_FIN;
-	if (!*fin && !skb_queue_empty(&ep->ooo_queue))
+	if (!*fin && !RB_EMPTY_ROOT(&ep->ooo_root))
 		*fin = etp_ooo_drain(sk);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
@@ -595,18 +645,19 @@ static void etp_fin(struct sock *sk)
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
 
+	/* RFC 9293, 3.10.7.4, eighth check, per state. */
 	switch (sk->sk_state) {
 	case TCP_SYN_RECV:
 	case TCP_ESTABLISHED:
-		etp_set_state(sk, TCP_CLOSE_WAIT);
+		etp_set_state(sk, TCP_CLOSE_WAIT, "FIN received");
 		break;
 	case TCP_FIN_WAIT1:
 		/* Our FIN is not acknowledged yet: simultaneous close. */
-		etp_set_state(sk, TCP_CLOSING);
+		etp_set_state(sk, TCP_CLOSING, "FIN received before ACK of FIN");
 		break;
 	case TCP_FIN_WAIT2:
 		etp_send_ack(sk);
-		etp_time_wait(sk);
+		etp_time_wait(sk, "FIN received, ACK sent");
 		return;
 	default:
 		break;
@@ -632,9 +683,16 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 	bool queued = false, fin, simopen;
 
-	/* Our SYN-ACK was lost and the peer sent its SYN again. */
+	/*
+	 * Our SYN-ACK was lost and the peer sent its SYN again: send it
+	 * again, counted as a retransmission, with no RTT sample from it
+	 * (Karn) and, once established, a one-segment initial window.
+	 */
 	if (sk->sk_state == TCP_SYN_RECV && cb->flags == ETP_FLAG_SYN &&
 	    cb->seq == ep->irs) {
+		ep->rtt_pending = 0;
+		ep->total_retrans++;
+		ETP_INC_STATS(sock_net(sk), ETP_MIB_RETRANSSEGS);
 		etp_send_syn(sk);
 		return false;
 	}
@@ -651,7 +709,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		goto ack;
 
 	/* First: sequence number. */
-	if (!etp_sequence_ok(ep, cb)) {
+	if (!etp_sequence_ok(ep, cb, skb->len)) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INUNACCEPTABLE);
 		if (!(cb->flags & ETP_FLAG_RST))
 			etp_send_oow_ack(sk, skb);
@@ -662,7 +720,7 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_RST) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRSTS);
 		if (cb->seq == ep->rcv_nxt)
-			etp_reset(sk);
+			etp_reset(sk, "RST received");
 		else
 			etp_challenge_ack(sk, skb);
 		return false;
@@ -679,6 +737,7 @@ ack:
 	if (!(cb->flags & ETP_FLAG_ACK))
 		return false;
 
+	/* RFC 9293, 3.10.7.4, fifth check: SYN_RECV -> ESTABLISHED. */
 	if (sk->sk_state == TCP_SYN_RECV) {
 		struct sock *parent = ep->parent;
 
@@ -690,7 +749,8 @@ ack:
 		if (parent && !etp_child_ready(sk))
 			return false;
 		etp_clean_acked(sk, cb->ack);
-		etp_established(sk, skb);
+		etp_established(sk, skb, simopen ? "SYN-ACK received" :
+						   "ACK of SYN-ACK received");
 		if (parent) {
 			parent->sk_data_ready(parent);
 		} else {
@@ -699,16 +759,17 @@ ack:
 		}
 		if (ep->fin_queued) {
 			/* close() or shutdown() came during the handshake. */
-			etp_set_state(sk, TCP_FIN_WAIT1);
+			etp_set_state(sk, TCP_FIN_WAIT1, "FIN queued during handshake");
 		}
 	} else if (!etp_ack(sk, skb)) {
 		return false;
 	}
 
+	/* RFC 9293, 3.10.7.4, fifth check: what an ACK of our FIN ends. */
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
 		if (etp_fin_acked(ep)) {
-			etp_set_state(sk, TCP_FIN_WAIT2);
+			etp_set_state(sk, TCP_FIN_WAIT2, "ACK of FIN received");
 			WRITE_ONCE(sk->sk_shutdown,
 				   sk->sk_shutdown | SEND_SHUTDOWN);
 			if (sock_flag(sk, SOCK_DEAD))
@@ -719,13 +780,13 @@ ack:
 		break;
 	case TCP_CLOSING:
 		if (etp_fin_acked(ep)) {
-			etp_time_wait(sk);
+			etp_time_wait(sk, "ACK of FIN received");
 			return false;
 		}
 		break;
 	case TCP_LAST_ACK:
 		if (etp_fin_acked(ep)) {
-			etp_done(sk);
+			etp_done(sk, "ACK of FIN received");
 			return false;
 		}
 		break;
@@ -744,7 +805,7 @@ ack:
 		    etp_after(cb->seq + skb->len, ep->rcv_nxt)) {
 			/* New data for a closed socket: nobody will read it. */
 			etp_send_active_reset(sk, GFP_ATOMIC);
-			etp_reset(sk);
+			etp_reset(sk, "data for a closed socket, RST sent");
 			return false;
 		}
 		queued = etp_data_queue(sk, skb, &fin);
@@ -780,7 +841,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_RST) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INRSTS);
 		if (cb->flags & ETP_FLAG_ACK)
-			etp_reset(sk);		/* connection refused */
+			etp_reset(sk, "RST received: connection refused");
 		return;
 	}
 	if (!(cb->flags & ETP_FLAG_SYN))
@@ -802,7 +863,7 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_ACK) {
 		/* SYN-ACK: our SYN is acknowledged; the handshake is done. */
 		etp_clean_acked(sk, cb->ack);
-		etp_established(sk, skb);
+		etp_established(sk, skb, "SYN-ACK received, ACK sent");
 		etp_send_ack(sk);
 		sk->sk_state_change(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
@@ -810,18 +871,21 @@ static void etp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 		return;
 	}
 
-	/* A bare SYN: simultaneous open (RFC 9293, 3.5, figure 8). */
+	/* A bare SYN: simultaneous open (RFC 9293, 3.5 and 3.10.7.3). */
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
-	etp_set_state(sk, TCP_SYN_RECV);
+	etp_set_state(sk, TCP_SYN_RECV, "SYN received: simultaneous open");
 	etp_send_syn(sk);
 }
 
 /*
- * A SYN for a listener: a child socket in SYN_RECV, with its own 4-tuple
- * in ehash, answers with SYN-ACK (RFC 9293, 3.10.7.2).
+ * A child socket for a connection to listener sk, in SYN_RECV with its own
+ * 4-tuple in ehash and on the listener's half-open list, locked. irs and
+ * iss are the two initial sequence numbers; peer_mss and wscale come from
+ * the peer's SYN (or a SYN cookie). NULL if it cannot be set up.
  */
-static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+static struct sock *etp_new_child(struct sock *sk, struct sk_buff *skb,
+				  u32 irs, u32 iss, u16 peer_mss, u8 wscale)
 {
 	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
 	const struct etphdr *th = etp_hdr(skb);
@@ -833,25 +897,9 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	struct sock *child;
 	bool closed;
 
-	if (cb->flags & ETP_FLAG_RST)
-		return;
-	if (cb->flags & ETP_FLAG_ACK) {
-		etp_v4_send_reset(net, skb);
-		return;
-	}
-	if (!(cb->flags & ETP_FLAG_SYN))
-		return;
-
-	if (READ_ONCE(lep->accept_qlen) > READ_ONCE(sk->sk_max_ack_backlog) ||
-	    READ_ONCE(lep->syn_qlen) >=
-	    2 * READ_ONCE(sk->sk_max_ack_backlog) + 16) {
-		ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
-		return;
-	}
-
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
-		return;
+		return NULL;
 	__acquire(child);	/* sk_clone_lock() returns it bh-locked */
 
 	/* The clone copied the listener: give the child its own state. */
@@ -859,7 +907,7 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	memset((char *)ep + offsetof(struct etp_sock, iss), 0,
 	       sizeof(*ep) - offsetof(struct etp_sock, iss));
 	ep->nodelay = lep->nodelay;	/* inherited, as TCP_NODELAY is */
-	__skb_queue_head_init(&ep->ooo_queue);
+	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);
@@ -878,20 +926,21 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	newinet->inet_dport = th->source;
 	atomic_set(&newinet->inet_id, get_random_u16());
 
-	ep->irs = cb->seq;
-	ep->rcv_nxt = cb->seq + 1;
+	ep->irs = irs;
+	ep->rcv_nxt = irs + 1;
 	ep->rcv_wup = ep->rcv_nxt;
 	ep->copied_seq = ep->rcv_nxt;
-	etp_init_seq(child, etp_isn(iph->daddr, iph->saddr, th->dest,
-				    th->source));
+	etp_init_seq(child, iss);
 	ep->snd_wnd = cb->window;
 	ep->snd_wl1 = cb->seq;
-	ep->peer_mss = cb->mss ?: ETP_MSS_DEFAULT;
-	if (cb->wscale != ETP_WSCALE_NONE) {
+	ep->peer_mss = peer_mss;
+	if (wscale != ETP_WSCALE_NONE) {
 		ep->wscale_ok = 1;
-		ep->snd_wscale = cb->wscale;
+		ep->snd_wscale = wscale;
 		ep->rcv_wscale = etp_choose_wscale(child);
 	}
+	/* RFC 9293, 3.10.7.2: LISTEN, SYN received -> SYN_RECV. */
+	etp_trace_state(child, TCP_SYN_RECV, "SYN received by listener");
 	inet_sk_set_state(child, TCP_SYN_RECV);
 
 	rt = ip_route_output_ports(net, &newinet->cork.fl.u.ip4, child,
@@ -920,17 +969,119 @@ static void etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		goto drop_child;
 
 	ETP_INC_STATS(net, ETP_MIB_PASSIVEOPENS);
+	__release(child);	/* for sparse: the caller unlocks it */
+	return child;
+
+drop_child:
+	sock_orphan(child);
+	etp_done(child, "child could not be set up");
+	bh_unlock_sock(child);
+	sock_put(child);
+	return NULL;
+}
+
+/* Is the listener's half-open or accept queue full? */
+static bool etp_listen_full(struct sock *sk)
+{
+	struct etp_sock *lep = etp_sk(sk);
+	u32 backlog = READ_ONCE(sk->sk_max_ack_backlog);
+
+	return READ_ONCE(lep->accept_qlen) > backlog ||
+	       READ_ONCE(lep->syn_qlen) >= 2 * backlog + 16;
+}
+
+/*
+ * The final ACK of a handshake answered with a SYN cookie: if the cookie
+ * is good, the connection is made now, and the ACK (and any data on it)
+ * goes to the new child. Returns true if skb was consumed.
+ */
+static bool etp_cookie_ack(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct net *net = sock_net(sk);
+	struct etp_sock *ep;
+	struct sock *child;
+	u16 mss;
+
+	if (!etp_cookie_check(sk, skb, &mss)) {
+		ETP_INC_STATS(net, ETP_MIB_SYNCOOKIESFAILED);
+		return false;
+	}
+	if (READ_ONCE(etp_sk(sk)->accept_qlen) >
+	    READ_ONCE(sk->sk_max_ack_backlog)) {
+		ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
+		return false;
+	}
+	child = etp_new_child(sk, skb, cb->seq - 1, cb->ack - 1, mss,
+			      ETP_WSCALE_NONE);
+	if (!child)
+		return false;
+	__acquire(child);	/* etp_new_child() returns it locked */
+	ETP_INC_STATS(net, ETP_MIB_SYNCOOKIESRECV);
+	/* As if our SYN-ACK, with the window it announced, had been sent. */
+	ep = etp_sk(child);
+	ep->snd_nxt = ep->iss + 1;
+	ep->snd_max = ep->iss + 1;
+	ep->rcv_wnd = etp_cookie_window(sk);
+	ep->rcv_wup = ep->rcv_nxt;
+	/* Should the ACK not complete it, the SYN-ACK is resent as usual. */
+	etp_rearm_rtx(child);
+	etp_do_rcv(child, skb);
+	bh_unlock_sock(child);
+	sock_put(child);
+	return true;
+}
+
+/*
+ * A segment for a listener (RFC 9293, 3.10.7.2). A SYN gets a child
+ * socket in SYN_RECV that answers with SYN-ACK; when the half-open or
+ * accept queue is full, a SYN cookie answers instead (net.etp.syncookies)
+ * and no state is kept until the final ACK proves the peer is real.
+ * Returns true if skb was consumed (only a cookie's final ACK can be).
+ */
+static bool etp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct etp_skb_cb *cb = ETP_SKB_CB(skb);
+	struct net *net = sock_net(sk);
+	int cookies = READ_ONCE(etp_pernet(net)->syncookies);
+	struct sock *child;
+	bool full;
+
+	if (cb->flags & ETP_FLAG_RST)
+		return false;
+	if (cb->flags & ETP_FLAG_ACK) {
+		if (!(cb->flags & ETP_FLAG_SYN) && cookies &&
+		    etp_cookie_recent(sk) && etp_cookie_ack(sk, skb))
+			return true;
+		etp_v4_send_reset(net, skb);
+		return false;
+	}
+	if (!(cb->flags & ETP_FLAG_SYN))
+		return false;
+
+	full = etp_listen_full(sk);
+	if (full || cookies == 2) {
+		if (full)
+			ETP_INC_STATS(net, ETP_MIB_LISTENOVERFLOWS);
+		/* With the accept queue full even a cookie cannot help. */
+		if (cookies && READ_ONCE(etp_sk(sk)->accept_qlen) <=
+			       READ_ONCE(sk->sk_max_ack_backlog))
+			etp_cookie_send(sk, skb);
+		return false;
+	}
+
+	child = etp_new_child(sk, skb, cb->seq,
+			      etp_isn(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr,
+				      etp_hdr(skb)->dest, etp_hdr(skb)->source),
+			      cb->mss ?: ETP_MSS_DEFAULT, cb->wscale);
+	if (!child)
+		return false;
+	__acquire(child);	/* etp_new_child() returns it locked */
 	etp_send_syn(child);
 	etp_rearm_rtx(child);
 	bh_unlock_sock(child);
 	sock_put(child);
-	return;
-
-drop_child:
-	sock_orphan(child);
-	etp_done(child);
-	bh_unlock_sock(child);
-	sock_put(child);
+	return false;
 }
 
 /* A segment for a TIME_WAIT entry (RFC 9293, 3.10.7.4 and RFC 1337). */
@@ -955,6 +1106,7 @@ static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
 				 ip_hdr(skb)->daddr, etp_hdr(skb)->dest,
 				 inet_iif(skb), inet_sdif(skb));
 		if (skc && skc->skc_state == TCP_LISTEN) {
+			/* A bare SYN: never consumed, the caller frees it. */
 			etp_listen_rcv((struct sock *)skc, skb);
 			sock_put((struct sock *)skc);
 		} else if (skc) {
@@ -970,7 +1122,7 @@ static void etp_tw_rcv(struct etp_tw *tw, struct sk_buff *skb)
 		etp_tw_rearm(tw);
 	if (skb->len || (cb->flags & (ETP_FLAG_FIN | ETP_FLAG_SYN)))
 		etp_v4_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt,
-				  ETP_FLAG_ACK, tw->rcv_wnd);
+				  ETP_FLAG_ACK, tw->rcv_wnd, TCP_TIME_WAIT, 0);
 out:
 	etp_tw_put(tw);
 }
@@ -1063,6 +1215,10 @@ int etp_v4_rcv(struct sk_buff *skb)
 	skc = etp_lookup(net, ip_hdr(skb)->saddr, th->source,
 			 ip_hdr(skb)->daddr, th->dest, inet_iif(skb),
 			 inet_sdif(skb));
+	trace_etp_segment_recv(skc, !skc ? TCP_CLOSE :
+			       etp_is_tw(skc) ? TCP_TIME_WAIT : skc->skc_state,
+			       ip_hdr(skb)->saddr, ip_hdr(skb)->daddr, th,
+			       skb->len);
 	if (!skc) {
 		ETP_INC_STATS(net, ETP_MIB_INNOSOCKET);
 		etp_v4_send_reset(net, skb);
@@ -1081,8 +1237,11 @@ int etp_v4_rcv(struct sk_buff *skb)
 	nf_reset_ct(skb);
 
 	if (sk->sk_state == TCP_LISTEN) {
-		etp_listen_rcv(sk, skb);
+		bool consumed = etp_listen_rcv(sk, skb);
+
 		sock_put(sk);
+		if (consumed)
+			return 0;
 		goto discard;
 	}
 
@@ -1105,6 +1264,15 @@ discard:
 		ETP_INC_STATS(net, drop);
 	kfree_skb(skb);
 	return 0;
+}
+
+/* A hard ICMP error ends a connection attempt at once. */
+void etp_connect_failed(struct sock *sk, int err)
+{
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_ATTEMPTFAILS);
+	WRITE_ONCE(sk->sk_err, err);
+	sk_error_report(sk);
+	etp_done(sk, "ICMP hard error during handshake");
 }
 
 /*
@@ -1147,7 +1315,12 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 	case ICMP_DEST_UNREACH:
 		if (code > NR_ICMP_UNREACH)
 			goto out;
-		err = icmp_err_convert[code].errno;
+		/*
+		 * Protocol unreachable: the peer has no ETP. For ETP that is
+		 * what a RST is for a closed port: connection refused.
+		 */
+		err = code == ICMP_PROT_UNREACH ? ECONNREFUSED :
+		      icmp_err_convert[code].errno;
 		break;
 	case ICMP_TIME_EXCEEDED:
 		err = EHOSTUNREACH;
@@ -1182,12 +1355,13 @@ int etp_v4_err(struct sk_buff *skb, u32 info)
 	}
 
 	bh_lock_sock(sk);
-	if (sk->sk_state == TCP_SYN_SENT && !sock_owned_by_user(sk) &&
-	    type == ICMP_DEST_UNREACH && icmp_err_convert[code].fatal) {
-		ETP_INC_STATS(net, ETP_MIB_ATTEMPTFAILS);
-		WRITE_ONCE(sk->sk_err, err);
-		sk_error_report(sk);
-		etp_done(sk);
+	if (sk->sk_state == TCP_SYN_SENT && type == ICMP_DEST_UNREACH &&
+	    icmp_err_convert[code].fatal) {
+		/* A process inside connect() holds it: fail on release. */
+		if (sock_owned_by_user(sk))
+			ep->deferred_err = err;
+		else
+			etp_connect_failed(sk, err);
 	} else {
 		WRITE_ONCE(sk->sk_err_soft, err);
 	}

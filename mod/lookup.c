@@ -17,7 +17,9 @@
  * hlist_nulls lists ending in their bucket number: a reader that ends in
  * the wrong bucket starts again instead of missing an entry.
  */
+#include <linux/hash.h>
 #include <linux/jhash.h>
+#include <linux/log2.h>
 #include <linux/siphash.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -43,6 +45,8 @@ struct etp_table {
 #define ETP_EHASH_SIZE	65536	/* tens of thousands of connections */
 #define ETP_BHASH_SIZE	16384
 #define ETP_LHASH_SIZE	512
+/* lhash chains end in nulls values of their own, apart from ehash's. */
+#define ETP_LHASH_NULLS_BASE	BIT(29)
 
 enum {
 	ETP_TABLE_NONE,
@@ -53,9 +57,13 @@ enum {
 static struct etp_table etp_ehash, etp_bhash, etp_lhash;
 static struct kmem_cache *etp_tw_cachep;
 static siphash_key_t etp_isn_key __read_mostly;
+static siphash_key_t etp_port_key __read_mostly;
+#define ETP_PERTURB_SIZE	256	/* RFC 6056's table of perturbations */
+static u16 etp_port_perturb[ETP_PERTURB_SIZE];
 static u32 etp_hash_seed __read_mostly;
 
-static int etp_table_alloc(struct etp_table *t, unsigned int size, bool nulls)
+static int etp_table_alloc(struct etp_table *t, unsigned int size,
+			   bool nulls, unsigned int nulls_base)
 {
 	unsigned int i;
 
@@ -65,7 +73,8 @@ static int etp_table_alloc(struct etp_table *t, unsigned int size, bool nulls)
 	for (i = 0; i < size; i++) {
 		spin_lock_init(&t->buckets[i].lock);
 		if (nulls)
-			INIT_HLIST_NULLS_HEAD(&t->buckets[i].nchain, i);
+			INIT_HLIST_NULLS_HEAD(&t->buckets[i].nchain,
+					      nulls_base + i);
 		else
 			INIT_HLIST_HEAD(&t->buckets[i].chain);
 	}
@@ -76,15 +85,18 @@ static int etp_table_alloc(struct etp_table *t, unsigned int size, bool nulls)
 int etp_hash_init(void)
 {
 	get_random_bytes(&etp_isn_key, sizeof(etp_isn_key));
+	get_random_bytes(&etp_port_key, sizeof(etp_port_key));
+	get_random_bytes(etp_port_perturb, sizeof(etp_port_perturb));
 	etp_hash_seed = get_random_u32();
 
 	etp_tw_cachep = kmem_cache_create("etp_tw", sizeof(struct etp_tw), 0,
 					  SLAB_HWCACHE_ALIGN, NULL);
 	if (!etp_tw_cachep)
 		return -ENOMEM;
-	if (etp_table_alloc(&etp_ehash, ETP_EHASH_SIZE, true) ||
-	    etp_table_alloc(&etp_bhash, ETP_BHASH_SIZE, false) ||
-	    etp_table_alloc(&etp_lhash, ETP_LHASH_SIZE, true)) {
+	if (etp_table_alloc(&etp_ehash, ETP_EHASH_SIZE, true, 0) ||
+	    etp_table_alloc(&etp_bhash, ETP_BHASH_SIZE, false, 0) ||
+	    etp_table_alloc(&etp_lhash, ETP_LHASH_SIZE, true,
+			    ETP_LHASH_NULLS_BASE)) {
 		etp_hash_exit();
 		return -ENOMEM;
 	}
@@ -186,11 +198,20 @@ begin:
 	return NULL;
 }
 
+static bool etp_lmatch(const struct sock_common *skc, const struct net *net,
+		       __be32 daddr, u16 lport, int dif, int sdif)
+{
+	return !etp_is_tw(skc) && skc->skc_state == TCP_LISTEN &&
+	       skc->skc_num == lport && net_eq(read_pnet(&skc->skc_net), net) &&
+	       (!skc->skc_rcv_saddr || skc->skc_rcv_saddr == daddr) &&
+	       etp_dev_match(skc->skc_bound_dev_if, dif, sdif);
+}
+
 static struct sock_common *etp_lookup_listener(struct net *net, __be32 daddr,
 					       u16 lport, int dif, int sdif)
 {
 	struct etp_bucket *b = etp_port_bucket(&etp_lhash, net, lport);
-	unsigned long slot = b - etp_lhash.buckets;
+	unsigned long slot = ETP_LHASH_NULLS_BASE + (b - etp_lhash.buckets);
 	struct sock_common *skc, *best;
 	struct hlist_nulls_node *node;
 	int score, best_score;
@@ -199,11 +220,7 @@ begin:
 	best = NULL;
 	best_score = 0;
 	hlist_nulls_for_each_entry_rcu(skc, node, &b->nchain, skc_nulls_node) {
-		if (skc->skc_num != lport || !net_eq(read_pnet(&skc->skc_net), net))
-			continue;
-		if (skc->skc_rcv_saddr && skc->skc_rcv_saddr != daddr)
-			continue;
-		if (!etp_dev_match(skc->skc_bound_dev_if, dif, sdif))
+		if (!etp_lmatch(skc, net, daddr, lport, dif, sdif))
 			continue;
 		score = 1 + !!skc->skc_rcv_saddr + !!skc->skc_bound_dev_if;
 		if (score > best_score) {
@@ -214,7 +231,12 @@ begin:
 	if (get_nulls_value(node) != slot)
 		goto begin;
 	if (best && !refcount_inc_not_zero(&best->skc_refcnt))
-		best = NULL;
+		return NULL;
+	/* It may have stopped listening under us: check it again. */
+	if (best && !etp_lmatch(best, net, daddr, lport, dif, sdif)) {
+		etp_skc_put(best);
+		goto begin;
+	}
 	return best;
 }
 
@@ -294,19 +316,41 @@ static void etp_bind_add(struct etp_bucket *b, struct sock *sk, u16 port)
 }
 
 /*
- * Ephemeral ports: a random start in ip_local_port_range, then a walk to
- * the first port nobody in this namespace holds. An ephemeral port is
- * never shared, so the 4-tuple of a connection made from it is unique.
+ * Ephemeral ports, RFC 6056, 3.3.4 (algorithm 4, "double-hash"): for a
+ * connection, the search starts at a keyed hash of its addresses and
+ * destination port plus a perturbation taken from a small table indexed
+ * by a second hash; the entry moves on by a small random step after each
+ * use, so ports to one destination follow no fixed stride and ports to
+ * different destinations are unrelated. Without a destination (bind() to
+ * port 0, listen()) the start is random. The walk takes the first port
+ * nobody in this namespace holds: an ephemeral port is never shared, so
+ * the 4-tuple of a connection made from it is unique.
  */
+static u32 etp_port_start(const struct sock *sk, u32 range, u16 **perturb)
+{
+	u32 h;
+
+	*perturb = NULL;
+	if (!sk->sk_daddr)
+		return get_random_u32_below(range);
+	h = siphash_3u32((__force u32)sk->sk_rcv_saddr,
+			 (__force u32)sk->sk_daddr, (__force u16)sk->sk_dport,
+			 &etp_port_key);
+	*perturb = &etp_port_perturb[hash_32(h ^ net_hash_mix(sock_net(sk)),
+					     ilog2(ETP_PERTURB_SIZE))];
+	return (h + READ_ONCE(**perturb)) % range;
+}
+
 static int etp_bind_ephemeral(struct sock *sk)
 {
 	struct net *net = sock_net(sk);
 	int low, high, range, i;
+	u16 *perturb;
 	u32 offset;
 
 	inet_sk_get_local_port_range(sk, &low, &high);
 	range = high - low + 1;
-	offset = get_random_u32_below(range);
+	offset = etp_port_start(sk, range, &perturb);
 	for (i = 0; i < range; i++) {
 		u16 port = low + (offset + i) % range;
 		struct etp_bucket *b;
@@ -318,6 +362,9 @@ static int etp_bind_ephemeral(struct sock *sk)
 		if (!etp_port_used(b, net, port)) {
 			etp_bind_add(b, sk, port);
 			spin_unlock_bh(&b->lock);
+			if (perturb)
+				WRITE_ONCE(*perturb, READ_ONCE(*perturb) + i + 1 +
+					   get_random_u32_below(8));
 			return 0;
 		}
 		spin_unlock_bh(&b->lock);
@@ -491,6 +538,7 @@ static void etp_tw_unhash(struct etp_tw *tw)
 	spin_lock_bh(&b->lock);
 	hlist_nulls_del_init_rcu(&skc->skc_nulls_node);
 	spin_unlock_bh(&b->lock);
+	atomic_dec(&etp_pernet(read_pnet(&skc->skc_net))->tw_count);
 
 	b = etp_port_bucket(&etp_bhash, read_pnet(&skc->skc_net), skc->skc_num);
 	spin_lock_bh(&b->lock);
@@ -533,7 +581,7 @@ void etp_tw_rearm(struct etp_tw *tw)
  * socket is finished here; a small etp_tw entry takes its place in the
  * tables and holds the 4-tuple and the port.
  */
-void etp_time_wait(struct sock *sk)
+void etp_time_wait(struct sock *sk, const char *why)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	struct net *net = sock_net(sk);
@@ -541,10 +589,22 @@ void etp_time_wait(struct sock *sk)
 	struct etp_bucket *b;
 	struct etp_tw *tw;
 
+	/*
+	 * Like TCP when its TIME_WAIT table is full: close at once. The cap
+	 * (net.etp.max_tw) keeps a peer that opens and closes connections
+	 * quickly from filling memory with entries.
+	 */
+	if (atomic_inc_return(&etp_pernet(net)->tw_count) >
+	    READ_ONCE(etp_pernet(net)->max_tw)) {
+		atomic_dec(&etp_pernet(net)->tw_count);
+		ETP_INC_STATS(net, ETP_MIB_TIMEWAITOVERFLOW);
+		etp_done(sk, "TIME_WAIT table full");
+		return;
+	}
 	tw = kmem_cache_zalloc(etp_tw_cachep, GFP_ATOMIC);
 	if (!tw) {
-		/* Like TCP when its TIME_WAIT table is full: close now. */
-		etp_done(sk);
+		atomic_dec(&etp_pernet(net)->tw_count);
+		etp_done(sk, "no memory for TIME_WAIT");
 		return;
 	}
 	/* skc_prot stays NULL: that is what marks a TIME_WAIT entry. */
@@ -584,6 +644,7 @@ void etp_time_wait(struct sock *sk)
 	 * entry, so the socket then leaves TIME_WAIT without another
 	 * state-change event.
 	 */
+	etp_trace_state(sk, TCP_TIME_WAIT, why);
 	inet_sk_set_state(sk, TCP_TIME_WAIT);
 
 	/*

@@ -42,6 +42,11 @@ static int __net_init etp_net_init(struct net *net)
 	en->rto_max_ms = ETP_RTO_MAX_MS_DEFAULT;
 	en->rto_initial_ms = ETP_RTO_INITIAL_MS_DEFAULT;
 	en->delack_ms = ETP_DELACK_MS_DEFAULT;
+	en->rmem_default = ETP_RMEM_DEFAULT;
+	en->wmem_default = ETP_WMEM_DEFAULT;
+	en->max_tw = ETP_MAX_TW_DEFAULT;
+	en->syncookies = ETP_SYNCOOKIES_DEFAULT;
+	atomic_set(&en->tw_count, 0);
 
 	en->mib = alloc_percpu(struct etp_mib);
 	if (!en->mib)
@@ -86,6 +91,7 @@ static int __init etp_init(void)
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct etp_skb_cb) > sizeof_field(struct sk_buff, cb));
+	etp_cookie_init();
 	err = etp_hash_init();
 	if (err)
 		return err;

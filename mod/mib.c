@@ -42,6 +42,10 @@ const char * const etp_mib_names[ETP_MIB_MAX] = {
 	[ETP_MIB_DELAYEDACKS]		= "DelayedAcks",
 	[ETP_MIB_PMTUUPDATES]		= "PmtuUpdates",
 	[ETP_MIB_ICMPIGNORED]		= "IcmpIgnored",
+	[ETP_MIB_TIMEWAITOVERFLOW]	= "TimeWaitOverflow",
+	[ETP_MIB_SYNCOOKIESSENT]	= "SynCookiesSent",
+	[ETP_MIB_SYNCOOKIESRECV]	= "SynCookiesRecv",
+	[ETP_MIB_SYNCOOKIESFAILED]	= "SynCookiesFailed",
 };
 
 static int etp_stat_show(struct seq_file *seq, void *v)

@@ -42,6 +42,10 @@ enum etp_mib_field {
 	ETP_MIB_DELAYEDACKS,	/* ACKs sent by the delayed-ACK timer */
 	ETP_MIB_PMTUUPDATES,	/* ICMP fragmentation needed lowered the MSS */
 	ETP_MIB_ICMPIGNORED,	/* ICMP errors quoting data not in flight */
+	ETP_MIB_TIMEWAITOVERFLOW, /* closed at once: max_tw entries exist */
+	ETP_MIB_SYNCOOKIESSENT,	/* SYN-ACKs with a cookie, no state kept */
+	ETP_MIB_SYNCOOKIESRECV,	/* connections made from a good cookie */
+	ETP_MIB_SYNCOOKIESFAILED, /* ACKs to a listener with a bad cookie */
 	ETP_MIB_MAX
 };
 

@@ -13,6 +13,7 @@
 #include <net/checksum.h>
 #include <linux/unaligned.h>
 #include "etp.h"
+#include "trace.h"
 
 /* The largest window our header can announce, in bytes. */
 u32 etp_max_window(const struct etp_sock *ep)
@@ -21,8 +22,25 @@ u32 etp_max_window(const struct etp_sock *ep)
 }
 
 /*
- * The window to advertise: half the free receive buffer, because skb
- * overhead (truesize) takes the other half. RFC 9293, 3.8.6.2.2: the
+ * The window free receive buffer can back. Memory is charged by truesize,
+ * payload plus overhead, and the overhead depends on segment sizes (a
+ * 100-byte segment can cost ten times that): the free space is scaled by
+ * the payload-to-truesize ratio measured on received data, so that data
+ * sent into the window we offer fits the buffer (as Linux TCP's
+ * scaling_ratio does). Until data arrives the ratio is a half.
+ */
+u32 etp_space_window(const struct sock *sk)
+{
+	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+
+	if (space <= 0)
+		return 0;
+	return ((u64)space * etp_sk(sk)->rcv_ratio) >> 8;
+}
+
+/*
+ * The window to advertise: what the free receive buffer can back
+ * (etp_space_window()). RFC 9293, 3.8.6.2.2: the
  * right edge is never moved left, and it is only moved right by at least
  * min(half the window's share of the buffer, one MSS): receiver
  * silly-window avoidance. A SYN's window is never scaled (RFC 7323, 2.2);
@@ -32,13 +50,12 @@ u32 etp_select_window(struct sock *sk, bool syn)
 {
 	struct etp_sock *ep = etp_sk(sk);
 	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
-	int space = rcvbuf - atomic_read(&sk->sk_rmem_alloc);
 	u32 max = syn ? ETP_MAX_WINDOW : etp_max_window(ep);
 	u32 cur = 0, win, step;
 
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	win = min_t(u32, space > 0 ? space / 2 : 0, max);
+	win = min(etp_space_window(sk), max);
 	step = min_t(u32, ep->rcv_mss ?: ep->mss, rcvbuf / 4);
 	if (win < cur)
 		win = cur;
@@ -100,8 +117,10 @@ void etp_sync_mss(struct sock *sk)
 	etp_set_mss(sk);
 	if (ep->mss < old) {
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_PMTUUPDATES);
-		if (etp_before(ep->snd_una, ep->snd_max))
+		if (etp_before(ep->snd_una, ep->snd_max)) {
 			ep->snd_nxt = ep->snd_una;
+			ep->rtt_pending = 0;	/* Karn */
+		}
 	}
 }
 
@@ -230,6 +249,13 @@ int etp_transmit(struct sock *sk, u32 seq, u32 len, u8 flags, gfp_t gfp)
 	skb->ip_summed = CHECKSUM_NONE;
 	skb_set_owner_w(skb, sk);
 
+	if ((len || (flags & (ETP_FLAG_SYN | ETP_FLAG_FIN))) &&
+	    etp_before(seq, ep->snd_max))
+		trace_etp_segment_retransmit(sk, sk->sk_state, inet->inet_saddr,
+					     inet->inet_daddr, th, len);
+	else
+		trace_etp_segment_send(sk, sk->sk_state, inet->inet_saddr,
+				       inet->inet_daddr, th, len);
 	ETP_INC_STATS(sock_net(sk), ETP_MIB_OUTSEGS);
 	if (flags & ETP_FLAG_RST)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_OUTRSTS);
@@ -430,6 +456,7 @@ void etp_retransmit_una(struct sock *sk)
 	u32 len = 0;
 	u8 flags = ETP_FLAG_ACK;
 
+	etp_sync_mss(sk);
 	if (etp_before(ep->snd_una, ep->write_seq))
 		len = min_t(u32, ep->mss, ep->write_seq - ep->snd_una);
 	else if (ep->fin_queued)
@@ -456,6 +483,7 @@ void etp_retransmit_head(struct sock *sk)
 	struct etp_sock *ep = etp_sk(sk);
 	u32 len;
 
+	etp_sync_mss(sk);
 	ep->snd_nxt = ep->snd_una;
 	ep->lost++;
 	if (etp_before(ep->snd_una, ep->write_seq)) {
@@ -472,8 +500,9 @@ void etp_retransmit_head(struct sock *sk)
 
 /* A segment that answers skb without a socket: RST, or an ACK from TIME_WAIT. */
 void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
-		       u32 ack, u8 flags, u16 window)
+		       u32 ack, u8 flags, u16 window, int state, u16 mss)
 {
+	unsigned int hlen = ETP_HDR_LEN + (mss ? ETP_OPT_MSS_LEN : 0);
 	const struct iphdr *iiph = ip_hdr(in);
 	const struct etphdr *ith = etp_hdr(in);
 	struct sk_buff *skb;
@@ -489,27 +518,32 @@ void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
 	if (IS_ERR(rt))
 		return;
 
-	skb = alloc_skb(MAX_HEADER + sizeof(struct iphdr) + ETP_HDR_LEN,
-			GFP_ATOMIC);
+	skb = alloc_skb(MAX_HEADER + sizeof(struct iphdr) + hlen, GFP_ATOMIC);
 	if (!skb) {
 		ip_rt_put(rt);
 		return;
 	}
-	skb_reserve(skb, MAX_HEADER + sizeof(struct iphdr) + ETP_HDR_LEN);
+	skb_reserve(skb, MAX_HEADER + sizeof(struct iphdr) + hlen);
 
-	th = skb_push(skb, ETP_HDR_LEN);
+	th = skb_push(skb, hlen);
 	skb_reset_transport_header(skb);
-	memset(th, 0, ETP_HDR_LEN);
+	memset(th, 0, hlen);
 	th->source = ith->dest;
 	th->dest = ith->source;
 	th->seq = htonl(seq);
 	th->ack_seq = (flags & ETP_FLAG_ACK) ? htonl(ack) : 0;
-	th->doff_res = (ETP_HDR_LEN / 4) << 4;
+	th->doff_res = (hlen / 4) << 4;
 	th->flags = flags;
 	th->window = htons(window);
-	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, ETP_HDR_LEN,
-				      IPPROTO_ETP,
-				      csum_partial(th, ETP_HDR_LEN, 0));
+	if (mss) {
+		u8 *opt = (u8 *)(th + 1);
+
+		opt[0] = ETP_OPT_MSS;
+		opt[1] = ETP_OPT_MSS_LEN;
+		put_unaligned_be16(mss, opt + 2);
+	}
+	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen, IPPROTO_ETP,
+				      csum_partial(th, hlen, 0));
 
 	iph = skb_push(skb, sizeof(struct iphdr));
 	skb_reset_network_header(skb);
@@ -526,6 +560,7 @@ void etp_v4_send_reply(struct net *net, const struct sk_buff *in, u32 seq,
 	skb_dst_set(skb, &rt->dst);
 	ip_select_ident(net, skb, NULL);
 
+	trace_etp_segment_send(NULL, state, fl4.saddr, fl4.daddr, th, 0);
 	ETP_INC_STATS(net, ETP_MIB_OUTSEGS);
 	if (flags & ETP_FLAG_RST)
 		ETP_INC_STATS(net, ETP_MIB_OUTRSTS);
@@ -544,8 +579,9 @@ void etp_v4_send_reset(struct net *net, const struct sk_buff *skb)
 	if (cb->flags & ETP_FLAG_RST)
 		return;
 	if (cb->flags & ETP_FLAG_ACK)
-		etp_v4_send_reply(net, skb, cb->ack, 0, ETP_FLAG_RST, 0);
+		etp_v4_send_reply(net, skb, cb->ack, 0, ETP_FLAG_RST, 0,
+				  TCP_CLOSE, 0);
 	else
 		etp_v4_send_reply(net, skb, 0, cb->end_seq,
-				  ETP_FLAG_RST | ETP_FLAG_ACK, 0);
+				  ETP_FLAG_RST | ETP_FLAG_ACK, 0, TCP_CLOSE, 0);
 }

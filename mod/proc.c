@@ -2,7 +2,12 @@
 /*
  * /proc/net/etp: one line per ETP socket in the layout of /proc/net/tcp,
  * so readers who know that file know this one. TIME_WAIT entries are
- * listed too, with timer code 3 and the time left.
+ * listed too, with timer code 3 and the time left. After the inode, as
+ * /proc/net/tcp has its own extra fields there, each line carries the
+ * connection's internals in decimal: rto (us), srtt (us), rttvar (us),
+ * cwnd and ssthresh (bytes), snd_wnd and rcv_wnd (bytes), segments
+ * retransmitted, mss, and the congestion phase (ETP_CA_*); zeros for
+ * listeners and TIME_WAIT entries.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -49,6 +54,16 @@ static void etp_proc_show_sock(struct seq_file *seq, int sl, struct sock *sk)
 		   ep->retries,
 		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)), 0,
 		   sock_i_ino(sk));
+	if (state == TCP_LISTEN)
+		seq_puts(seq, " 0 0 0 0 0 0 0 0 0 0");
+	else
+		seq_printf(seq, " %u %u %u %u %u %u %u %u %u %u",
+			   jiffies_to_usecs(etp_rto_backed_off(sk)),
+			   READ_ONCE(ep->srtt_us), READ_ONCE(ep->rttvar_us),
+			   READ_ONCE(ep->cwnd), READ_ONCE(ep->ssthresh),
+			   READ_ONCE(ep->snd_wnd), READ_ONCE(ep->rcv_wnd),
+			   READ_ONCE(ep->total_retrans), READ_ONCE(ep->mss),
+			   READ_ONCE(ep->ca_state));
 	seq_putc(seq, '\n');
 }
 
@@ -57,7 +72,7 @@ static void etp_proc_show_tw(struct seq_file *seq, int sl, struct etp_tw *tw)
 	const struct sock_common *skc = &tw->common;
 	long delta = tw->timer.expires - jiffies;
 
-	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5d %8d %d\n",
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5d %8d %d 0 0 0 0 0 0 0 0 0 0\n",
 		   sl, skc->skc_rcv_saddr, skc->skc_num, skc->skc_daddr,
 		   ntohs(skc->skc_dport), TCP_TIME_WAIT, 0, 0, 3,
 		   jiffies_delta_to_clock_t(delta), 0, 0, 0, 0);
@@ -78,7 +93,7 @@ static int etp_proc_show(struct seq_file *seq, void *v)
 {
 	struct etp_proc_iter it = { .seq = seq };
 
-	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode rto srtt rttvar cwnd ssthresh snd_wnd rcv_wnd retrans mss ca_state\n");
 	etp_walk_sockets(seq_file_single_net(seq), etp_proc_show_one, &it);
 	return 0;
 }

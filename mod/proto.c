@@ -14,18 +14,19 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include "etp.h"
+#include "trace.h"
 
 static atomic_long_t etp_memory_allocated;
 static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
 static unsigned long etp_memory_pressure;
 static long etp_sysctl_mem[3];
 /*
- * Buffer sizes: minimum, default, maximum. ETP does not tune its buffers
- * as TCP does, so the defaults are larger than TCP's starting point: a
- * 1 MiB receive buffer offers a 512 KiB window (window scaling).
+ * Buffer sizes for the memory accounting: minimum, default, maximum. A
+ * new socket takes its sizes from net.etp.rmem_default and wmem_default
+ * of its namespace.
  */
-static int etp_sysctl_wmem[3] = { 4096, 1048576, 4194304 };
-static int etp_sysctl_rmem[3] = { 4096, 1048576, 6291456 };
+static int etp_sysctl_wmem[3] = { 4096, ETP_WMEM_DEFAULT, 4194304 };
+static int etp_sysctl_rmem[3] = { 4096, ETP_RMEM_DEFAULT, 6291456 };
 
 /* Module-wide memory limit in pages, sized from the machine like TCP's. */
 void etp_proto_mem_init(void)
@@ -37,9 +38,15 @@ void etp_proto_mem_init(void)
 	etp_sysctl_mem[2] = etp_sysctl_mem[0] * 2;
 }
 
-void etp_set_state(struct sock *sk, int state)
+/*
+ * Every state change goes through here (or etp_trace_state() for the two
+ * that bypass it): etp:etp_state_change says why, and
+ * sock:inet_sock_set_state sees it with TCP's numbers.
+ */
+void etp_set_state(struct sock *sk, int state, const char *why)
 {
-	/* The tracepoint first, while the socket still has its ports. */
+	/* The tracepoints first, while the socket still has its ports. */
+	trace_etp_state_change(sk, sk->sk_state, state, why);
 	inet_sk_set_state(sk, state);
 	if (state == TCP_CLOSE) {
 		etp_unhash(sk);
@@ -67,9 +74,9 @@ void etp_destroy(struct sock *sk)
 }
 
 /* The connection is over: CLOSED, out of the tables, timers stopped. */
-void etp_done(struct sock *sk)
+void etp_done(struct sock *sk, const char *why)
 {
-	etp_set_state(sk, TCP_CLOSE);
+	etp_set_state(sk, TCP_CLOSE, why);
 	etp_clear_timers(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -99,22 +106,45 @@ void etp_write_space(struct sock *sk)
 void etp_ooo_purge(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
+	struct sk_buff *skb;
 
-	__skb_queue_purge(&ep->ooo_queue);
+	while ((skb = skb_rb_first(&ep->ooo_root))) {
+		rb_erase(&skb->rbnode, &ep->ooo_root);
+		kfree_skb(skb);
+	}
+	ep->ooo_last = NULL;
 	ep->ooo_bytes = 0;
+}
+
+/*
+ * release_sock() calls this, the socket spinlock held, before a process
+ * gives up ownership: errors that softirq context found while the
+ * process owned the socket take effect here.
+ */
+static void etp_release_cb(struct sock *sk)
+{
+	struct etp_sock *ep = etp_sk(sk);
+	int err = ep->deferred_err;
+
+	if (!err)
+		return;
+	ep->deferred_err = 0;
+	if (sk->sk_state == TCP_SYN_SENT)
+		etp_connect_failed(sk, err);
 }
 
 static int etp_init_sock(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
 
-	__skb_queue_head_init(&ep->ooo_queue);
+	ep->ooo_root = RB_ROOT;
 	spin_lock_init(&ep->accept_lock);
 	INIT_LIST_HEAD(&ep->syn_queue);
 	INIT_LIST_HEAD(&ep->accept_queue);
 	INIT_LIST_HEAD(&ep->child_node);
 	etp_init_timers(sk);
 	ep->mss = ETP_MSS_DEFAULT;
+	ep->rcv_ratio = ETP_RCV_RATIO_INIT;
 	ep->rto = etp_ms_to_jiffies(READ_ONCE(etp_pernet(sock_net(sk))->rto_initial_ms));
 
 	/* Lookups run under RCU: free the socket only after a grace period. */
@@ -122,8 +152,8 @@ static int etp_init_sock(struct sock *sk)
 	/* Space is reported by etp_write_space() as ACKs free the queue. */
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	sk->sk_write_space = etp_write_space;
-	WRITE_ONCE(sk->sk_sndbuf, etp_sysctl_wmem[1]);
-	WRITE_ONCE(sk->sk_rcvbuf, etp_sysctl_rmem[1]);
+	WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(etp_pernet(sock_net(sk))->wmem_default));
+	WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(etp_pernet(sock_net(sk))->rmem_default));
 	return 0;
 }
 
@@ -160,7 +190,7 @@ void etp_listen_stop(struct sock *sk)
 			etp_send_active_reset(child, GFP_ATOMIC);
 		sock_orphan(child);
 		if (child->sk_state != TCP_CLOSE)
-			etp_done(child);
+			etp_done(child, "listener closed");
 		else
 			etp_destroy(child);
 		bh_unlock_sock(child);
@@ -221,10 +251,16 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	inet->inet_dport = usin->sin_port;
 	inet->inet_daddr = fl4->daddr;
 
-	etp_set_state(sk, TCP_SYN_SENT);
 	err = etp_hash_connect(sk);
 	if (err)
 		goto failure;
+	/*
+	 * RFC 9293, 3.10.1: an active OPEN sends SYN, enters SYN_SENT. Only
+	 * now, with the local port chosen, so that the tracepoints show it.
+	 * (A segment for the 4-tuple meanwhile waits in the backlog: we own
+	 * the socket.)
+	 */
+	etp_set_state(sk, TCP_SYN_SENT, "connect");
 
 	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
 			       inet->inet_sport, inet->inet_dport, sk);
@@ -242,6 +278,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 				 inet->inet_sport, inet->inet_dport));
 	ep->snd_wnd = 0;
 	ep->max_snd_wnd = 0;
+	ep->deferred_err = 0;
 	ep->rcv_nxt = 0;
 	ep->rcv_wup = 0;
 	ep->rcv_wnd = 0;
@@ -257,7 +294,7 @@ int etp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	return 0;
 
 failure:
-	etp_set_state(sk, TCP_CLOSE);
+	etp_set_state(sk, TCP_CLOSE, "connect failed");
 	if (rt)
 		ip_rt_put(rt);
 	sk->sk_route_caps = 0;
@@ -273,13 +310,13 @@ static int etp_disconnect(struct sock *sk, int flags)
 	struct sk_buff *skb;
 
 	if (old_state == TCP_LISTEN) {
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "disconnect");
 		etp_listen_stop(sk);
 	} else if (old_state != TCP_CLOSE) {
 		if (old_state != TCP_SYN_SENT)
 			etp_send_active_reset(sk, gfp_any());
 		WRITE_ONCE(sk->sk_err, ECONNRESET);
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "disconnect, RST sent");
 	}
 	etp_clear_timers(sk);
 	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
@@ -303,20 +340,25 @@ static int etp_disconnect(struct sock *sk, int flags)
 	ep->snd_wnd = 0;
 	ep->cwnd = 0;
 	ep->ca_state = ETP_CA_OPEN;
+	ep->total_retrans = 0;
+	ep->timeouts = 0;
 	__sk_dst_reset(sk);
 	sk_error_report(sk);
 	return 0;
 }
 
-/* Queue our FIN after the data; move to the state that waits for its ACK. */
+/*
+ * Queue our FIN after the data; move to the state that waits for its ACK
+ * (RFC 9293, 3.10.4, CLOSE in ESTABLISHED and CLOSE_WAIT).
+ */
 static bool etp_queue_fin(struct sock *sk)
 {
 	switch (sk->sk_state) {
 	case TCP_ESTABLISHED:
-		etp_set_state(sk, TCP_FIN_WAIT1);
+		etp_set_state(sk, TCP_FIN_WAIT1, "close or shutdown, FIN sent");
 		break;
 	case TCP_CLOSE_WAIT:
-		etp_set_state(sk, TCP_LAST_ACK);
+		etp_set_state(sk, TCP_LAST_ACK, "close or shutdown, FIN sent");
 		break;
 	case TCP_SYN_RECV:
 		break;		/* sent once the handshake completes */
@@ -343,8 +385,9 @@ static void etp_close(struct sock *sk, long timeout)
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 
+	/* RFC 9293, 3.10.4: CLOSE in LISTEN or SYN_SENT ends it at once. */
 	if (sk->sk_state == TCP_LISTEN) {
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "close");
 		etp_listen_stop(sk);
 		goto orphan;
 	}
@@ -359,7 +402,7 @@ static void etp_close(struct sock *sk, long timeout)
 	if (sk->sk_state == TCP_CLOSE)
 		goto orphan;
 	if (sk->sk_state == TCP_SYN_SENT) {
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, "close");
 		goto orphan;
 	}
 
@@ -370,7 +413,9 @@ static void etp_close(struct sock *sk, long timeout)
 		 * connection with a RST, so the peer learns data was lost.
 		 */
 		etp_send_active_reset(sk, sk->sk_allocation);
-		etp_set_state(sk, TCP_CLOSE);
+		etp_set_state(sk, TCP_CLOSE, unread ?
+			      "close with unread data, RST sent" :
+			      "close with zero linger, RST sent");
 	} else if (etp_queue_fin(sk) && timeout) {
 		sk_stream_wait_close(sk, timeout);
 	}
@@ -483,10 +528,12 @@ static int etp_inet_listen(struct socket *sock, int backlog)
 			inet->inet_sport = htons(inet->inet_num);
 		}
 		etp_sk(sk)->listen_closed = false;
+		/* RFC 9293, 3.10.1: a passive OPEN enters LISTEN. */
+		etp_trace_state(sk, TCP_LISTEN, "listen");
 		inet_sk_set_state(sk, TCP_LISTEN);
 		err = etp_hash(sk);
 		if (err) {
-			etp_set_state(sk, TCP_CLOSE);
+			etp_set_state(sk, TCP_CLOSE, "listen failed");
 			goto out;
 		}
 	}
@@ -590,7 +637,6 @@ out_err:
 static void etp_rcv_space_update(struct sock *sk)
 {
 	struct etp_sock *ep = etp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
 	u32 cur = 0, win, full;
 
 	if (!((1 << sk->sk_state) &
@@ -599,8 +645,9 @@ static void etp_rcv_space_update(struct sock *sk)
 		return;
 	if (etp_after(ep->rcv_wup + ep->rcv_wnd, ep->rcv_nxt))
 		cur = ep->rcv_wup + ep->rcv_wnd - ep->rcv_nxt;
-	full = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, etp_max_window(ep));
-	win = min_t(u32, space > 0 ? space / 2 : 0, etp_max_window(ep));
+	full = min_t(u32, ((u64)READ_ONCE(sk->sk_rcvbuf) * ep->rcv_ratio) >> 8,
+		     etp_max_window(ep));
+	win = min(etp_space_window(sk), etp_max_window(ep));
 	if (2 * cur <= full && win >= 2 * cur && win > cur)
 		etp_send_ack(sk);
 }
@@ -679,6 +726,11 @@ static int etp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 				release_sock(sk);
 				lock_sock(sk);
 			} else {
+				/* A sender may be waiting for the space we freed. */
+				if (copied > 0 && !(flags & MSG_PEEK)) {
+					sk_mem_reclaim(sk);
+					etp_rcv_space_update(sk);
+				}
 				sk_wait_data(sk, &timeo, last);
 			}
 			continue;
@@ -903,6 +955,7 @@ struct proto etp_prot = {
 	.sendmsg		= etp_sendmsg,
 	.recvmsg		= etp_recvmsg,
 	.backlog_rcv		= etp_do_rcv,
+	.release_cb		= etp_release_cb,
 	.hash			= etp_hash,
 	.unhash			= etp_unhash,
 	.get_port		= etp_get_port,

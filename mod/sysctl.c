@@ -12,6 +12,9 @@ static int etp_one = 1;
 static int etp_retries_max = 127;
 static int etp_ms_max = 3600000;	/* one hour */
 static int etp_delack_max = 500;	/* RFC 9293, 3.8.6.3: under 0.5 s */
+static int etp_max_tw_max = 1 << 24;
+static int etp_buf_min = 4096;
+static int etp_buf_max = 64 << 20;
 
 #define ETP_SYSCTL(name, field, max)				\
 	{							\
@@ -22,6 +25,17 @@ static int etp_delack_max = 500;	/* RFC 9293, 3.8.6.3: under 0.5 s */
 		.data		= (void *)offsetof(struct etp_net, field), \
 		.extra1		= &etp_one,			\
 		.extra2		= max,				\
+	}
+
+#define ETP_SYSCTL_BUF(name, field)				\
+	{							\
+		.procname	= name,				\
+		.maxlen		= sizeof(int),			\
+		.mode		= 0644,				\
+		.proc_handler	= proc_dointvec_minmax,		\
+		.data		= (void *)offsetof(struct etp_net, field), \
+		.extra1		= &etp_buf_min,			\
+		.extra2		= &etp_buf_max,			\
 	}
 
 /* .data holds the field's offset in struct etp_net until registration. */
@@ -36,6 +50,18 @@ static const struct ctl_table etp_sysctl_template[] = {
 	ETP_SYSCTL("rto_max_ms", rto_max_ms, &etp_ms_max),
 	ETP_SYSCTL("rto_initial_ms", rto_initial_ms, &etp_ms_max),
 	ETP_SYSCTL("delack_ms", delack_ms, &etp_delack_max),
+	ETP_SYSCTL_BUF("rmem_default", rmem_default),
+	ETP_SYSCTL_BUF("wmem_default", wmem_default),
+	ETP_SYSCTL("max_tw", max_tw, &etp_max_tw_max),
+	{
+		.procname	= "syncookies",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.data		= (void *)offsetof(struct etp_net, syncookies),
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_TWO,
+	},
 };
 
 int etp_sysctl_register(struct net *net)

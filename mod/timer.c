@@ -15,6 +15,7 @@
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include "etp.h"
+#include "trace.h"
 
 #define ETP_TIMER_RETRY	(HZ / 50)	/* socket busy: try again in 20 ms */
 
@@ -100,7 +101,7 @@ void etp_rearm_rtx(struct sock *sk)
 		 * not be built, or silly-window avoidance holds a small one
 		 * back. Try again; the retry sends it regardless.
 		 */
-		if (!timer_pending(&ep->rtx_timer)) {
+		if (!timer_pending(&ep->rtx_timer) || ep->persist) {
 			ep->persist = 0;
 			sk_reset_timer(sk, &ep->rtx_timer,
 				       jiffies + etp_rto_min(sk));
@@ -111,13 +112,13 @@ void etp_rearm_rtx(struct sock *sk)
 	}
 }
 
-static void etp_write_err(struct sock *sk, int err)
+static void etp_write_err(struct sock *sk, int err, const char *why)
 {
 	if (sk->sk_state == TCP_SYN_SENT)
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_ATTEMPTFAILS);
 	WRITE_ONCE(sk->sk_err, err);
 	sk_error_report(sk);
-	etp_done(sk);
+	etp_done(sk, why);
 }
 
 /*
@@ -138,7 +139,7 @@ static void etp_probe_window(struct sock *sk)
 	if (ep->retries >= READ_ONCE(en->retries) ||
 	    (sock_flag(sk, SOCK_DEAD) &&
 	     ep->backoff >= READ_ONCE(en->orphan_retries))) {
-		etp_write_err(sk, ETIMEDOUT);
+		etp_write_err(sk, ETIMEDOUT, "window probes unanswered");
 		return;
 	}
 	ep->retries++;
@@ -177,12 +178,16 @@ static void etp_retransmit_timeout(struct sock *sk)
 		break;
 	default:
 		limit = READ_ONCE(en->retries);
+		/* Nobody waits for an orphan: give up sooner, as TCP does. */
+		if (sock_flag(sk, SOCK_DEAD))
+			limit = min(limit, READ_ONCE(en->orphan_retries));
 	}
 	if (ep->retries >= limit) {
 		if (ep->parent && sk->sk_state == TCP_SYN_RECV)
-			etp_reset(sk);
+			etp_reset(sk, "SYN-ACK retries exhausted");
 		else
-			etp_write_err(sk, ETIMEDOUT);
+			/* RFC 9293, 3.10.8: the user timeout. */
+			etp_write_err(sk, ETIMEDOUT, "retransmissions exhausted");
 		return;
 	}
 
@@ -207,10 +212,16 @@ static void etp_rtx_timer_fn(struct timer_list *t)
 	struct sock *sk = &ep->inet.sk;
 
 	bh_lock_sock(sk);
-	if (sock_owned_by_user(sk))
+	if (sock_owned_by_user(sk)) {
 		sk_reset_timer(sk, &ep->rtx_timer, jiffies + ETP_TIMER_RETRY);
-	else if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN)
+	} else if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN) {
+		trace_etp_timer(sk, ep->persist ? "persist" :
+				ep->snd_una == ep->snd_max ? "retry" :
+				"retransmit",
+				jiffies_to_usecs(etp_rto_backed_off(sk)),
+				ep->backoff);
 		etp_retransmit_timeout(sk);
+	}
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
@@ -233,10 +244,12 @@ static void etp_fin_timer_fn(struct timer_list *t)
 	struct sock *sk = &ep->inet.sk;
 
 	bh_lock_sock(sk);
-	if (sock_owned_by_user(sk))
+	if (sock_owned_by_user(sk)) {
 		sk_reset_timer(sk, &ep->fin_timer, jiffies + ETP_TIMER_RETRY);
-	else if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
-		etp_done(sk);
+	} else if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
+		trace_etp_timer(sk, "fin_wait2", 0, 0);
+		etp_done(sk, "orphaned FIN_WAIT2 timed out");
+	}
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
@@ -253,6 +266,7 @@ static void etp_delack_timer_fn(struct timer_list *t)
 	} else if (ep->ack_pending &&
 		   !((1 << sk->sk_state) &
 		     (TCPF_CLOSE | TCPF_LISTEN | TCPF_SYN_SENT))) {
+		trace_etp_timer(sk, "delack", 0, 0);
 		ep->delayed_acks++;
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_DELAYEDACKS);
 		etp_send_ack(sk);

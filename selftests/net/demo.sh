@@ -3,29 +3,21 @@
 #
 # A walk through one ETP connection between two VMs, for people: run it
 # as "demo.sh a" in VM a and "demo.sh b" in VM b (selftests/vm/etp-vm.sh
-# demo does that). It prints, on each side, /proc/net/etp at each stage,
-# what etpcat -v reports (with the initial sequence numbers), and the
-# sock:inet_sock_set_state tracepoint lines of the connection, so the
-# states SYN_SENT, ESTABLISHED, FIN_WAIT1, ... show up with real ports,
-# addresses and sequence numbers.
+# demo does that). Both VMs record ETP's tracepoints with etptrace while
+# b connects to a, sends a line and closes, and a answers and closes; b
+# then sends its trace to a, and a prints first the connection's ladder
+# diagram drawn from both traces (etptrace --merge: every segment with its
+# numbers, the states each end entered, beside the segment that made it),
+# then each VM shows what etpstat saw at each stage and what etpcat -v
+# reported.
 #
 #   +--------------------------+                 +--------------------------+
 #   | VM a: server             |     eth0        | VM b: client             |
 #   | etpcat -l 10.253.0.1:7777|<===============>| etpcat -p 47777          |
-#   | receives 64 KiB, answers |       ETP       | sends 64 KiB, closes     |
-#   | then closes              |                 | first (gets TIME_WAIT)   |
+#   | answers, then closes     |       ETP       | sends a line, closes     |
+#   | etptrace -s trace.a      |                 | first (gets TIME_WAIT)   |
+#   | etptrace --merge a b     |<--- TCP --------| etptrace -s trace.b      |
 #   +--------------------------+                 +--------------------------+
-#
-#   b                         a
-#   SYN_SENT   ---- SYN --->  (listener)
-#   ESTABLISHED <- SYN,ACK -  SYN_RECV
-#              ---- ACK --->  ESTABLISHED
-#              --- data --->
-#   FIN_WAIT1  ---- FIN --->  CLOSE_WAIT
-#   FIN_WAIT2  <--- ACK ----
-#              <-- answer --
-#   TIME_WAIT  <--- FIN ----  LAST_ACK
-#              ---- ACK --->  CLOSED
 #
 # It ends with TAP lines, so it can run in the two-VM test list as well.
 
@@ -33,29 +25,27 @@
 
 etp_require_root
 etp_require_module
-etp_require_cmd etpcat sha256sum
+etp_require_cmd etpcat etpstat etptrace etp-xfer
 etp_2vm_init "${1:-}"
 etp_init
 T=$ETP_TMP
 SP=7777
 CP=47777
 OK=yes
+# What each VM saw, printed after the ladder.
+DETAILS=$T/details
 
 banner() { printf '\n===== [%s] %s =====\n' "$ROLE" "$*"; }
 
-show_proc() {
-	local sl l r st rest
-
-	banner "/proc/net/etp: $*"
-	cat /proc/net/etp
-	while read -r sl l r st rest; do
-		[ "$sl" = sl ] && continue
-		printf '  local port %d, remote port %d: %s %s\n' "$((16#${l#*:}))" \
-			"$((16#${r#*:}))" "$st" "$(etp_state_name "$st")"
-	done </proc/net/etp
-}
-
 fail() { echo "demo: $*"; OK=; }
+
+# stage TEXT: what etpstat shows of the connection now, for later.
+stage() {
+	{
+		printf '\n--- %s\n' "$*"
+		etpstat -i -p $SP
+	} >>"$DETAILS"
+}
 
 # _state LPORT RPORT STATES: the /proc/net/etp line is in one of STATES.
 _state() {
@@ -71,10 +61,14 @@ wait_state() {
 		fail "port $1: not in $3 within $4 s"
 }
 
-TRACING=yes
-etp_trace_start || TRACING=
 banner "ETP demo, VM $ROLE ($LOCAL), peer $PEER"
 etp_sysctl "" msl_ms 5000
+etptrace -p $SP -s "$T/trace.$ROLE" >/dev/null 2>"$T/etptrace.err" &
+TRACE=$!
+ETP_PIDS+=($!)
+etp_wait_until 30 grep -q "tracing ETP" "$T/etptrace.err" ||
+	fail "etptrace did not start: $(cat "$T/etptrace.err")"
+echo "recording the connection; its ladder diagram follows once it is closed"
 
 if [ "$ROLE" = a ]; then
 	mkfifo "$T/in"
@@ -82,57 +76,71 @@ if [ "$ROLE" = a ]; then
 	etp_bg etpcat -v -w 120 -l -s "$LOCAL" $SP <"$T/in" >"$T/received" 2>"$T/events"
 	PID=$!
 	wait_state $SP 0 0A 5
-	show_proc "listening on $LOCAL:$SP"
+	stage "listening on $LOCAL:$SP"
 	etp_2vm_barrier 25401 120 || fail "VM b did not show up"
-
 	# (b waits a second before it sends and closes; "08" if we missed it)
 	wait_state $SP $CP "01 08" 60
-	show_proc "connection from VM b established"
-	# b sends its data and closes its side: a is in CLOSE_WAIT.
+	stage "connection from VM b established"
 	wait_state $SP $CP 08 60
-	show_proc "VM b closed its side (FIN received): CLOSE_WAIT"
-	banner "received $(stat -c %s "$T/received") bytes, sha256 $(sha256sum <"$T/received" | cut -d' ' -f1)"
+	stage "VM b closed its side (FIN received): CLOSE_WAIT"
 	echo "thanks from VM a: got $(stat -c %s "$T/received") bytes" >&5
 	exec 5>&-		# our FIN: LAST_ACK until b acknowledges it
 	etp_wait_pid "$PID" 30 || fail "etpcat exited with status $?"
 	wait_state $SP $CP none 10
-	show_proc "after our FIN was acknowledged (the connection is gone)"
-	banner "etpcat -v on VM a"
-	cat "$T/events"
-	[ "$(stat -c %s "$T/received")" -eq 65536 ] || fail "received $(stat -c %s "$T/received") bytes, want 65536"
+	stage "after our FIN was acknowledged (the connection is gone)"
+	grep -q "hello from VM b" "$T/received" || fail "no line from VM b"
 else
-	head -c 65536 /dev/urandom >"$T/data"
-	banner "sending 65536 bytes, sha256 $(sha256sum <"$T/data" | cut -d' ' -f1)"
 	etp_2vm_barrier 25401 120 || fail "VM a did not show up"
 	mkfifo "$T/in"
 	exec 6<>"$T/in"		# etpcat's stdin: closing fd 6 sends our FIN
 	etp_bg etpcat -v -w 30 -p $CP "$PEER" $SP <"$T/in" >"$T/answer" 2>"$T/events"
 	PID=$!
 	wait_state $CP $SP 01 30
-	show_proc "connected to VM a"
+	stage "connected to VM a"
 	sleep 1			# time for VM a to look at the ESTABLISHED connection
-	cat "$T/data" >&6
+	echo "hello from VM b" >&6
 	exec 6>&-		# our FIN: FIN_WAIT1, then FIN_WAIT2 once a ACKs it
 	wait_state $CP $SP "05 06" 30
-	show_proc "our FIN acknowledged: FIN_WAIT2, waiting for VM a to close"
+	stage "our FIN acknowledged: FIN_WAIT2, waiting for VM a to close"
 	etp_wait_pid "$PID" 30 || fail "etpcat exited with status $?"
 	wait_state $CP $SP 06 10
-	show_proc "VM a closed too: TIME_WAIT (2 * msl_ms = 10 s)"
-	banner "answer from VM a"
-	cat "$T/answer"
-	banner "etpcat -v on VM b"
-	cat "$T/events"
-	grep -q "thanks from VM a: got 65536 bytes" "$T/answer" || fail "no answer from VM a"
+	stage "VM a closed too: TIME_WAIT (2 * msl_ms = 10 s)"
+	grep -q "thanks from VM a: got 16 bytes" "$T/answer" || fail "no answer from VM a"
 fi
 
-if [ -n "$TRACING" ]; then
-	banner "state changes of port $([ "$ROLE" = a ] && echo $SP || echo $CP) (sock:inet_sock_set_state, protocol 253)"
-	etp_trace_raw | grep -E "sport=($SP|$CP) " | sed 's/^ *//'
-	banner "the same, in short"
-	etp_trace_lines $SP $CP | awk '{ printf "  %5s -> %-5s %s -> %s\n", $1, $2, $3, $4 }'
+# Both sides are done (the last ACK is traced on both by now): stop
+# recording, b sends its trace to a over TCP.
+etp_2vm_barrier 25402 60 || fail "peer lost before the end"
+kill -TERM "$TRACE"
+etp_wait_pid "$TRACE" 30 || fail "etptrace did not stop"
+if [ "$ROLE" = a ]; then
+	etp-xfer -q -P tcp -t 60 -s "$LOCAL" -l 25403 -H -o "$T/trace.b" >/dev/null ||
+		fail "no trace from VM b"
+	if [ -s "$T/trace.b" ]; then
+		banner "the connection, traced on both VMs (etptrace -r --merge trace.a trace.b)"
+		(cd "$T" && etptrace -r --merge trace.a trace.b) || fail "etptrace --merge failed"
+	else
+		banner "the connection, traced on VM a (etptrace -r -f trace.a)"
+		etptrace -r -f "$T/trace.a" || fail "etptrace failed"
+	fi
+else
+	etp-xfer -q -P tcp -t 60 -r 30 -s "$LOCAL" -i "$T/trace.b" -C "$PEER" 25403 >/dev/null ||
+		fail "could not send our trace to VM a"
 fi
-banner "/proc/net/etp_stat"
-cat /proc/net/etp_stat
+
+# a shows what it saw first, then b.
+show_details() {
+	banner "etpstat -i -p $SP at each stage"
+	cat "$DETAILS"
+	banner "etpcat -v"
+	cat "$T/events"
+	banner "etpstat -c (the counters that are not zero)"
+	etpstat -c
+}
+etp_2vm_barrier 25404 60
+[ "$ROLE" = a ] && show_details
+etp_2vm_barrier 25405 60
+[ "$ROLE" = b ] && show_details
 
 echo
 ktap_print_header

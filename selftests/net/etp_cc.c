@@ -357,4 +357,112 @@ TEST_F_TIMEOUT(cc, timeout_resets_cwnd_to_one_segment, 60)
 	EXPECT_LT(0u, ci.etpi_lost);
 }
 
+/*
+ * Tiny segments cost far more buffer (truesize) than their payload. A
+ * reader that pauses while a sender with ETP_NODELAY writes 100 bytes at
+ * a time must see its window close before its buffer overflows: nothing
+ * in the window it offered is dropped, and every byte arrives.
+ */
+TEST_F_TIMEOUT(cc, small_segments_fill_window_not_beyond_buffer, 60)
+{
+	long long drops = etp_stat("InRcvbufDrops");
+	static uint8_t buf[1 << 20];
+	int one = 1, sndbuf = 65536;
+	struct etp_info si;
+	size_t sent = 0;
+	long long end;
+
+	ASSERT_EQ(0, etp_pair(&self->c, &self->s));
+	ASSERT_EQ(0, setsockopt(self->c, SOL_ETP, ETP_NODELAY, &one, sizeof(one)));
+	/* Bounds what waits in the sender once the window is shut. */
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
+	fcntl(self->c, F_SETFL, O_NONBLOCK);
+	end = etp_now_ms() + 20000;
+	/* Write until the window is shut and the send buffer full. */
+	for (int quiet = 0; quiet < 3 && etp_now_ms() < end;) {
+		ssize_t n;
+
+		ASSERT_GT(sizeof(buf) - 100, sent);
+		etp_fill(buf, 100, sent, 9);
+		n = send(self->c, buf, 100, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += n;
+			quiet = 0;
+			continue;
+		}
+		ASSERT_EQ(EAGAIN, errno);
+		quiet++;
+		etp_sleep_ms(200);
+	}
+	ASSERT_EQ(0, info_of(self->s, &si));
+	TH_LOG("sent %zu bytes in 100-byte writes; receiver holds %u unread, rcv_wnd %u",
+	       sent, si.etpi_rcv_nxt - si.etpi_irs - 1, si.etpi_rcv_wnd);
+	EXPECT_EQ(drops, etp_stat("InRcvbufDrops"));
+	fcntl(self->c, F_SETFL, 0);
+	ASSERT_EQ(0, etp_recv_all(self->s, buf, sent));
+	EXPECT_GT(0, etp_check(buf, sent, 0, 9));
+}
+
+/*
+ * net.etp.rmem_default and wmem_default size new sockets of their
+ * namespace; out-of-range values are refused.
+ */
+TEST_F(cc, buffer_defaults_follow_sysctls)
+{
+	int rcv = 0, snd = 0, fd;
+	socklen_t len = sizeof(int);
+
+	ASSERT_EQ(0, etp_sysctl_set("rmem_default", "65536"));
+	ASSERT_EQ(0, etp_sysctl_set("wmem_default", "131072"));
+	fd = etp_socket();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &len));
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &len));
+	EXPECT_EQ(65536, rcv);
+	EXPECT_EQ(131072, snd);
+	close(fd);
+	EXPECT_EQ(-1, etp_sysctl_set("rmem_default", "100"));
+	EXPECT_EQ(-1, etp_sysctl_set("wmem_default", "999999999"));
+	EXPECT_EQ(65536, etp_sysctl_get("rmem_default"));
+}
+
+/*
+ * /proc/net/etp carries each connection's internals after the inode, for
+ * etpstat: they agree with what ETP_INFO says about the same socket.
+ */
+TEST_F(cc, proc_net_etp_shows_internals_of_each_connection)
+{
+	unsigned int lp, rto, srtt, rttvar, cwnd, ssth, swnd, rwnd, rtx, mss, ca;
+	static char buf[1 << 16];
+	unsigned short port;
+	struct etp_info ci;
+	char *line, *save;
+	int found = 0;
+
+	ASSERT_EQ(0, etp_pair(&self->c, &self->s));
+	ASSERT_EQ(0, warm_up(self->c, self->s));
+	port = etp_local_port(self->c);
+	ASSERT_EQ(0, info_of(self->c, &ci));
+	ASSERT_LT(0, etp_read_file("/proc/net/etp", buf, sizeof(buf)));
+	line = strtok_r(buf, "\n", &save);
+	ASSERT_NE(NULL, strstr(line, "inode rto srtt rttvar cwnd ssthresh snd_wnd rcv_wnd retrans mss ca_state"));
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %*x %*x:%*x %*x:%*x %*x %*u %*d %*u %u %u %u %u %u %u %u %u %u %u",
+			   &lp, &rto, &srtt, &rttvar, &cwnd, &ssth, &swnd, &rwnd,
+			   &rtx, &mss, &ca) != 11 || lp != port)
+			continue;
+		found = 1;
+		EXPECT_EQ(ci.etpi_cwnd, cwnd);
+		EXPECT_EQ(ci.etpi_ssthresh, ssth);
+		EXPECT_EQ(ci.etpi_mss, mss);
+		EXPECT_EQ(ci.etpi_srtt, srtt);
+		EXPECT_EQ(ci.etpi_rto, rto);
+		EXPECT_EQ(ci.etpi_snd_wnd, swnd);
+		EXPECT_EQ(ci.etpi_retrans, rtx);
+		EXPECT_EQ(ETP_CA_OPEN, (int)ca);
+		EXPECT_LT(0u, rwnd);
+	}
+	EXPECT_EQ(1, found) TH_LOG("no line for local port %u", port);
+}
+
 TEST_HARNESS_MAIN

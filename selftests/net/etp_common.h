@@ -560,4 +560,82 @@ static inline int etp_enter_netns(const char *name)
 	return ret;
 }
 
+/*
+ * Two named network namespaces @ns1 and @ns2 (in /run/netns), lo up in
+ * both, joined by a veth pair "v0" (in @ns1, @ip1/24) and "v1" (in @ns2,
+ * @ip2/24). Remove them with etp_netns_del().
+ */
+static inline int etp_netns_veth(const char *ns1, const char *ip1,
+				 const char *ns2, const char *ip2)
+{
+	return etp_sh("ip netns add %s && ip netns add %s && "
+		      "ip -n %s link set lo up && ip -n %s link set lo up && "
+		      "ip -n %s link add v0 type veth peer name v1 netns %s && "
+		      "ip -n %s addr add %s/24 dev v0 && "
+		      "ip -n %s addr add %s/24 dev v1 && "
+		      "ip -n %s link set v0 up && ip -n %s link set v1 up",
+		      ns1, ns2, ns1, ns2, ns1, ns2, ns1, ip1, ns2, ip2,
+		      ns1, ns2);
+}
+
+static inline void etp_netns_del(const char *ns1, const char *ns2)
+{
+	etp_sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
+	       ns1, ns2);
+}
+
+/* The Internet checksum (RFC 1071) of @len bytes, in network byte order. */
+static inline uint16_t etp_inet_csum(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum & 0xffff);
+}
+
+/*
+ * Close @fd with a RST (SO_LINGER {1, 0}): the socket is gone at once,
+ * even if its peer has vanished, so a failed test leaves no connection
+ * retransmitting (and holding the module) for minutes.
+ */
+static inline void etp_close_abort(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * The ETP checksum (RFC 9293, 3.1, with protocol 253) of @len bytes of
+ * segment from @saddr to @daddr (network byte order), in network order.
+ */
+static inline uint16_t etp_seg_csum(uint32_t saddr, uint32_t daddr,
+				    const void *seg, size_t len)
+{
+	const uint8_t *p = seg;
+	uint32_t sum = 0;
+	size_t i;
+
+	sum += (ntohl(saddr) >> 16) + (ntohl(saddr) & 0xffff);
+	sum += (ntohl(daddr) >> 16) + (ntohl(daddr) & 0xffff);
+	sum += IPPROTO_ETP + len;
+	for (i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum & 0xffff);
+}
+
 #endif /* _ETP_SELFTEST_COMMON_H */

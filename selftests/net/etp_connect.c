@@ -390,6 +390,83 @@ TEST(backlog_n_queues_n_plus_one)
 	}
 }
 
+/*
+ * net.etp.max_tw caps TIME_WAIT entries: with a cap of 2, four closes
+ * leave two entries; the other two close at once and are counted.
+ */
+TEST(time_wait_entries_capped_by_max_tw)
+{
+	long long created0, over0;
+	int c, s, i, tw = 0;
+	static char buf[1 << 16];
+	char *line, *save;
+
+	ASSERT_EQ(0, etp_private_netns());
+	ASSERT_EQ(0, etp_sysctl_set("max_tw", "2"));
+	created0 = etp_stat("TimeWaitCreated");
+	over0 = etp_stat("TimeWaitOverflow");
+	for (i = 0; i < 4; i++) {
+		unsigned short cp, sp;
+
+		ASSERT_EQ(0, etp_pair(&c, &s));
+		cp = etp_local_port(c);
+		sp = etp_local_port(s);
+		close(c);	/* the client closes first: it will wait */
+		ASSERT_EQ(ETP_FIN_WAIT2, etp_wait_proc_state(cp, sp, ETP_FIN_WAIT2, 5000));
+		close(s);
+		/* TIME_WAIT, or gone if the cap closed it at once. */
+		for (long long end = etp_now_ms() + 5000;
+		     etp_proc_state(cp, sp) == ETP_FIN_WAIT2 && etp_now_ms() < end;)
+			etp_sleep_ms(5);
+		EXPECT_NE(ETP_FIN_WAIT2, etp_proc_state(cp, sp));
+	}
+	ASSERT_LT(0, etp_read_file("/proc/net/etp", buf, sizeof(buf)));
+	line = strtok_r(buf, "\n", &save);
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		unsigned int st;
+
+		if (sscanf(line, " %*d: %*x:%*x %*x:%*x %x", &st) == 1 && st == ETP_TIME_WAIT)
+			tw++;
+	}
+	EXPECT_EQ(2, tw);
+	EXPECT_EQ(created0 + 2, etp_stat("TimeWaitCreated"));
+	EXPECT_EQ(over0 + 2, etp_stat("TimeWaitOverflow"));
+}
+
+/*
+ * RFC 6056: ephemeral ports to one destination follow no fixed stride
+ * (no global counter), and every one is distinct.
+ */
+TEST(ephemeral_ports_follow_no_fixed_stride)
+{
+	enum { N = 24 };
+	int cs[N], ss[N], lfd, i, j, strides = 0;
+	unsigned short port, p[N];
+
+	ASSERT_EQ(0, etp_private_netns());
+	lfd = etp_listener("127.0.0.1", &port);
+	ASSERT_LE(0, lfd);
+	for (i = 0; i < N; i++) {
+		cs[i] = etp_socket();
+		ASSERT_LE(0, cs[i]);
+		ASSERT_EQ(0, etp_connect(cs[i], "127.0.0.1", port));
+		ss[i] = etp_accept_timeout(lfd, ETP_IO_TIMEOUT_MS);
+		ASSERT_LE(0, ss[i]);
+		p[i] = etp_local_port(cs[i]);
+		for (j = 0; j < i; j++)
+			ASSERT_NE(p[j], p[i]);
+		if (i >= 2 && p[i] - p[i - 1] != p[1] - p[0])
+			strides++;
+	}
+	TH_LOG("ports %u %u %u %u %u ...", p[0], p[1], p[2], p[3], p[4]);
+	EXPECT_LT(0, strides);
+	for (i = 0; i < N; i++) {
+		close(cs[i]);
+		close(ss[i]);
+	}
+	close(lfd);
+}
+
 TEST(sixty_four_connections_at_once)
 {
 	enum { N = 64 };

@@ -319,6 +319,47 @@ etp_nft_flush() {
 	return 0
 }
 
+# Matches on the ETP flags byte for etp_nft_drop and etp_nft_drop_once.
+# The byte is at offset 13 of the ETP header; nft 1.0.6 aborts when it
+# lists a rule matching raw transport-header bits (@th), so these address
+# it from the network header instead (@nh, a 20-byte IP header: ETP
+# segments carry no IP options): bit 20 * 8 + 13 * 8 = 264.
+ETP_NFT_FLAGS="ip hdrlength 5 @nh,264,8"		# == 0x12 etc.
+ETP_NFT_FIN="ip hdrlength 5 @nh,271,1 1"		# FIN bit set
+# A segment without options and without payload (bare ACK, RST, FIN).
+ETP_NFT_EMPTY="ip length 40"
+
+# etp_nft_drop_once NS HOOK MATCH: drop exactly one ETP segment, the first
+# in hook "input" or "output" of NS that matches MATCH (an nft expression),
+# and count it in the named counter "dropped" of table "ip etp_once".
+# ("limit rate 1/hour burst 1 packets" matches the first packet only.)
+# Replaces an earlier rule of the same namespace. etp_nft_dropped NS prints
+# the count; etp_nft_once_flush NS removes the table.
+etp_nft_drop_once() {
+	local ns=$1 hook=$2 match=$3
+
+	etp_nft_once_flush "$ns"
+	ip netns exec "$ns" nft -f - <<-EOF || return 1
+		table ip etp_once {
+			counter dropped { }
+			chain $hook {
+				type filter hook $hook priority 0; policy accept;
+				meta l4proto 253 $match limit rate 1/hour burst 1 packets counter name "dropped" drop
+			}
+		}
+	EOF
+}
+
+etp_nft_dropped() {
+	ip netns exec "$1" nft list counter ip etp_once dropped 2>/dev/null |
+		awk '$1 == "packets" { print $2; found = 1 } END { if (!found) print -1 }'
+}
+
+etp_nft_once_flush() {
+	ip netns exec "$1" nft delete table ip etp_once 2>/dev/null
+	return 0
+}
+
 # --- tracing -------------------------------------------------------------
 
 ETP_TRACEFS=/sys/kernel/tracing

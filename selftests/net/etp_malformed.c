@@ -281,6 +281,42 @@ TEST_F(mal, control_well_formed_duplicate_reaches_connection)
 				  sizeof(why))) TH_LOG("after the duplicate: %s", why);
 }
 
+/*
+ * Out of order, in reverse: segments 19..1 of a 200-byte message the
+ * client is about to send arrive first, last one first (the worst order
+ * for a sorted queue); then the client sends the whole message and the
+ * server reads it once, in order, with nothing left queued.
+ */
+TEST_F(mal, reverse_order_segments_wait_then_reassemble)
+{
+	long long ooo = etp_stat("InOutOfOrder");
+	char msg[201], piece[11], buf[201] = "";
+	struct etp_info si;
+	int i;
+
+	for (i = 0; i < 200; i++)
+		msg[i] = 'a' + (i * 7) % 26;
+	msg[200] = 0;
+	for (i = 19; i >= 1; i--) {
+		struct seg_spec spec = { .flags = F_ACK | F_PSH, .doff = 5,
+					 .seq_back = (uint32_t)-(10 * i) };
+
+		memcpy(piece, msg + 10 * i, 10);
+		piece[10] = 0;
+		ASSERT_EQ(30, inject(self, &spec, piece));
+	}
+	EXPECT_EQ(ooo + 19, etp_wait_stat("InOutOfOrder", ooo + 19, 2000));
+	ASSERT_EQ(0, etp_get_info(self->s, &si));
+	EXPECT_EQ(190u, si.etpi_ooo_bytes);
+	EXPECT_EQ(-1, recv(self->s, buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(200, send(self->c, msg, 200, 0));
+	ASSERT_EQ(0, etp_recv_all(self->s, buf, 200));
+	EXPECT_EQ(0, memcmp(buf, msg, 200));
+	ASSERT_EQ(0, etp_get_info(self->s, &si));
+	EXPECT_EQ(0u, si.etpi_ooo_bytes);
+	EXPECT_EQ(-1, recv(self->s, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
 TEST_F(mal, short_header_dropped_counted_connection_unharmed)
 {
 	const struct seg_spec specs[] = {

@@ -49,7 +49,9 @@ t_loaded() {
 		 /proc/sys/net/etp/syn_retries /proc/sys/net/etp/synack_retries \
 		 /proc/sys/net/etp/retries /proc/sys/net/etp/fin_timeout_ms \
 		 /proc/sys/net/etp/rto_min_ms /proc/sys/net/etp/rto_max_ms \
-		 /proc/sys/net/etp/rto_initial_ms; do
+		 /proc/sys/net/etp/rto_initial_ms /proc/sys/net/etp/orphan_retries \
+		 /proc/sys/net/etp/delack_ms /proc/sys/net/etp/rmem_default \
+		 /proc/sys/net/etp/wmem_default; do
 		[ -r "$f" ] || etp_fail_msg "$f missing" || return 1
 	done
 }

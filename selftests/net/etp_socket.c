@@ -235,7 +235,8 @@ TEST(etp_stat_lists_every_counter)
 		"ListenOverflows", "ChallengeAcks", "TimeWaitCreated",
 		"FastRetrans", "FastRecovery", "InDupAcks", "InDupData",
 		"OfoDrops", "ZeroWindowProbes", "DelayedAcks", "PmtuUpdates",
-		"IcmpIgnored",
+		"IcmpIgnored", "TimeWaitOverflow", "SynCookiesSent",
+		"SynCookiesRecv", "SynCookiesFailed",
 	};
 	char buf[8192], *nl, *second;
 	int nnames = 0, nvals = 0;

@@ -46,10 +46,13 @@ if ! etp_ns_add "$C" "$S" || ! etp_veth "$C" $CA "$S" $SA; then
 	ktap_skip_all "cannot build the veth topology"
 	exit "$KSFT_SKIP"
 fi
-# Retransmissions every 200-400 ms, so a released drop resolves quickly;
-# a TIME_WAIT of 2 * 2 s outlives the steps that need it.
+# Retransmissions every 200-400 ms, so a released drop resolves quickly,
+# and enough of them (60, about 24 s) that a slow, loaded emulator does not
+# run a held connection out of retries; a TIME_WAIT of 2 * 2 s outlives the
+# steps that need it.
 for ns in "$C" "$S"; do
 	etp_sysctl "$ns" rto_max_ms 400
+	etp_sysctl "$ns" retries 60
 	etp_sysctl "$ns" msl_ms 2000
 done
 TRACING=yes

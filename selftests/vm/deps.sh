@@ -31,6 +31,10 @@ ETP_CACHE=${ETP_CACHE:-/var/cache/etp}
 SRC_PKG=linux-source-6.12
 SRC_TAR=/usr/src/linux-source-6.12.tar.xz
 
+# tshark brings dumpcap (wireshark-common): etp_dissector.sh captures with one and
+# decodes with the other. wireshark-common's debconf question (may non-root users
+# capture?) does not stop the install: DEBIAN_FRONTEND=noninteractive takes its
+# default, no; the tests capture as root.
 PACKAGES=(
 	linux-headers-6.12-amd64 linux-source-6.12
 	make gcc libc6-dev bc sparse perl

@@ -99,11 +99,26 @@ setup_network() {
 
 	echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe
 	# virtio_net first: it names its NIC eth0 (there is no udev to rename NICs).
-	m="virtio_net veth sch_netem nf_tables"
-	[ "$ETP_ROLE" = single ] || m="virtio_net e1000 veth sch_netem nf_tables"
+	m="virtio_net veth sch_netem nf_tables nft_limit"
+	[ "$ETP_ROLE" = single ] || m="virtio_net e1000 veth sch_netem nf_tables nft_limit"
 	for m in $m; do
 		modprobe "$m" || say "modprobe $m failed"
 	done
+	# When the kernel's random generator becomes ready it patches its code
+	# (a static key). Under TCG a CPU running that code while it changes
+	# can take a stray int3 and oops, so let that happen before any test
+	# runs: reading /dev/random blocks until the generator is ready.
+	local t0=$SECONDS
+	dd if=/dev/random of=/dev/null bs=1 count=1 status=none
+	sleep 1
+	say "random generator ready after $((SECONDS - t0)) s"
+	# Enabling a trace event also hooks sched_switch to record task names,
+	# which patches __schedule(): the same TCG hazard, on every test that
+	# traces. The tests read event fields, not task names.
+	[ -d /sys/kernel/tracing/options ] ||
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	echo 0 >/sys/kernel/tracing/options/record-cmd 2>/dev/null ||
+		say "cannot turn off trace record-cmd"
 	ip link set lo up
 	hostname "etp-$ETP_ROLE"
 
