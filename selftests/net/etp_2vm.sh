@@ -204,7 +204,7 @@ t_impaired() {
 # The two-VM matrix: name, file size in MiB, deadline in seconds per
 # transfer, the NICs it runs over ("both" or "virtio"), and the netem
 # arguments each VM puts on its own NIC (so both directions see them).
-# About 6 minutes under TCG for both NICs together; the deadlines only
+# About 4.5 minutes under TCG for both NICs together; the deadlines only
 # catch a transfer that has stalled.
 MATRIX=(
 	"delay_0ms                       16 120 both   delay 0ms"
