@@ -36,7 +36,7 @@ enum etp_mib_field {
 	ETP_MIB_FASTRETRANS,	/* retransmissions after 3 duplicate ACKs */
 	ETP_MIB_FASTRECOVERY,	/* fast recovery episodes entered */
 	ETP_MIB_INDUPACKS,	/* duplicate ACKs received */
-	ETP_MIB_INDUPDATA,	/* data wholly received before, ACKed again */
+	ETP_MIB_INDUPDATA,	/* data already held (out-of-order copy) */
 	ETP_MIB_OFODROPS,	/* dropped: out-of-order queue full */
 	ETP_MIB_ZEROWINDOWPROBES, /* window probes sent to a zero window */
 	ETP_MIB_DELAYEDACKS,	/* ACKs sent by the delayed-ACK timer */

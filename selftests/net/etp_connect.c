@@ -391,6 +391,42 @@ TEST(backlog_n_queues_n_plus_one)
 }
 
 /*
+ * One refused connect() is one of each: a SYN to a port nobody holds
+ * (InNoSocket), one RST out (OutRsts) and in (InRsts), one attempt
+ * failed. The counters move by exactly that.
+ */
+TEST(one_refused_connect_moves_each_counter_by_one)
+{
+	static const char *const names[] = {
+		"ActiveOpens", "InNoSocket", "OutRsts", "InRsts", "AttemptFails",
+	};
+	long long before[5];
+	unsigned short port;
+	int lfd, c;
+	size_t i;
+
+	ASSERT_EQ(0, etp_private_netns());
+	/* A port that was free a moment ago. */
+	lfd = etp_listener("127.0.0.1", &port);
+	ASSERT_LE(0, lfd);
+	close(lfd);
+	for (i = 0; i < 5; i++)
+		before[i] = etp_stat(names[i]);
+	c = etp_socket();
+	ASSERT_LE(0, c);
+	ASSERT_EQ(-1, etp_connect(c, "127.0.0.1", port));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	close(c);
+	for (i = 0; i < 5; i++) {
+		const char *name = names[i];
+		long long now = etp_stat(name);
+
+		EXPECT_EQ(before[i] + 1, now)
+			TH_LOG("%s: %lld -> %lld", name ? name : "?", before[i], now);
+	}
+}
+
+/*
  * net.etp.max_tw caps TIME_WAIT entries: with a cap of 2, four closes
  * leave two entries; the other two close at once and are counted.
  */

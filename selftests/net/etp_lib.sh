@@ -500,3 +500,166 @@ etp_2vm_barrier() {
 		etp-xfer -q -P tcp -t "$secs" -r "$secs" -c 1 "$PEER" "$port" >/dev/null 2>&1
 	fi || { ETP_PEER_LOST=yes; etp_log "barrier on TCP port $port: no peer within $secs s"; return 1; }
 }
+
+# --- links, netem and transfer results -------------------------------------
+
+# etp_veth_pair NS1 DEV1 ADDR1/LEN NS2 DEV2 ADDR2/LEN: a veth pair named
+# DEV1 (in NS1) and DEV2 (in NS2) with those addresses, both ends up. For
+# topologies with more than one link per namespace (etp_veth names its
+# ends veth0/veth1).
+etp_veth_pair() {
+	local ns1=$1 d1=$2 a1=$3 ns2=$4 d2=$5 a2=$6
+
+	ip -n "$ns1" link add "$d1" type veth peer name "$d2" netns "$ns2" || return 1
+	ip -n "$ns1" addr add "$a1" dev "$d1" &&
+	ip -n "$ns2" addr add "$a2" dev "$d2" &&
+	ip -n "$ns1" link set "$d1" up &&
+	ip -n "$ns2" link set "$d2" up
+}
+
+# etp_netem NS DEV SPEC...: make netem SPEC the root qdisc of DEV in NS
+# ("" = the current namespace); SPEC "none" removes the root qdisc.
+etp_netem() {
+	local ns=$1 dev=$2 tc=(tc)
+
+	shift 2
+	[ -n "$ns" ] && tc=(tc -n "$ns")
+	if [ "$1" = none ]; then
+		"${tc[@]}" qdisc del dev "$dev" root 2>/dev/null
+		return 0
+	fi
+	"${tc[@]}" qdisc replace dev "$dev" root netem "$@"
+}
+
+# The helpers below run once per transfer in the matrix tests. Under QEMU
+# TCG every process costs 50-100 ms, so they read and parse with shell
+# builtins and at most one tc call.
+
+# etp_qdisc_counts NS: how many packets each root qdisc of NS ("" = the
+# current namespace) sent and dropped, into ETP_QDISC_SENT[DEV] and
+# ETP_QDISC_DROPPED[DEV], to show beside a result what netem did.
+etp_qdisc_counts() {
+	local tc=(tc) dev='' w
+
+	[ -n "$1" ] && tc=(tc -n "$1")
+	declare -gA ETP_QDISC_SENT=() ETP_QDISC_DROPPED=()
+	while read -r -a w; do
+		if [ "${w[0]}" = qdisc ] && [ "${w[3]}" = dev ]; then
+			dev=${w[4]}
+		elif [ "${w[0]}" = Sent ] && [ -n "$dev" ]; then
+			ETP_QDISC_SENT[$dev]=${w[3]}
+			ETP_QDISC_DROPPED[$dev]=${w[6]%,}
+			dev=''
+		fi
+	done < <("${tc[@]}" -s qdisc show)
+}
+
+# etp_counters FILE ARRAY: the ETP counters in FILE (/proc/net/etp_stat,
+# or /proc/PID/net/etp_stat for the namespace of process PID) into ARRAY,
+# their names into ETP_COUNTER_NAMES.
+etp_counters() {
+	local -a l
+
+	mapfile -t l <"$1" || return 1
+	read -r -a ETP_COUNTER_NAMES <<<"${l[0]}"
+	read -r -a "$2" <<<"${l[1]}"
+}
+
+# etp_counters_moved BEFORE AFTER [NAME...]: "Name +N, ..." for the
+# counters (all, or the NAMEs) that grew from etp_counters array BEFORE to
+# AFTER (both given by name), or "(none moved)".
+etp_counters_moved() {
+	local -n _etp_x=$1 _etp_y=$2
+	local only=" ${*:3} " i n out=''
+
+	for ((i = 1; i < ${#ETP_COUNTER_NAMES[@]}; i++)); do
+		n=${ETP_COUNTER_NAMES[i]}
+		[ "$only" = "  " ] || [[ $only == *" $n "* ]] || continue
+		[ "${_etp_y[i]:-0}" -gt "${_etp_x[i]:-0}" ] &&
+			out+="${out:+, }$n +$((_etp_y[i] - _etp_x[i]))"
+	done
+	echo "${out:-(none moved)}"
+}
+
+# etp_xfer_result FILE: from etp-xfer's result lines in FILE, XFER_SENT,
+# XFER_RECEIVED and XFER_PEER ("BYTES HEX" of the sent, received and
+# peer-received lines), XFER_SECS and XFER_RATE (MB/s); empty when absent.
+etp_xfer_result() {
+	local k n x
+
+	XFER_SENT='' XFER_RECEIVED='' XFER_PEER='' XFER_SECS='' XFER_RATE=''
+	while read -r k n _ x _; do
+		case $k in
+		sent) XFER_SENT="$n $x" ;;
+		received) XFER_RECEIVED="$n $x" ;;
+		peer-received) XFER_PEER="$n $x" ;;
+		elapsed) XFER_SECS=$n XFER_RATE=$x ;;
+		esac
+	done <"$1"
+}
+
+# etp_cmp_row FILE NAME NETEM ETP_SECS TCP_SECS: add a row to the ETP/TCP
+# comparison table kept in FILE ("-" for a time that was not measured).
+etp_cmp_row() {
+	printf '%s\t%s\t%s\t%s\n' "$2" "$3" "${4:--}" "${5:--}" >>"$1"
+}
+
+# etp_cmp_table FILE: the comparison table as comment lines: the times of
+# ETP and TCP and their ratio. Figures only: nothing here passes or fails.
+etp_cmp_table() {
+	[ -s "$1" ] || return 0
+	awk -F '\t' '
+		{ n[NR] = $1; e[NR] = $2; et[NR] = $3; tt[NR] = $4
+		  if (length($1) > w) w = length($1); if (length($2) > v) v = length($2) }
+		END {
+			printf "# %-*s  %-*s  %8s  %8s  %7s\n", w, "transfer", v, "netem", "ETP s", "TCP s", "ETP/TCP"
+			for (i = 1; i <= NR; i++) {
+				r = (et[i] != "-" && tt[i] != "-" && tt[i] > 0) ? sprintf("%.1f", et[i] / tt[i]) : "-"
+				printf "# %-*s  %-*s  %8s  %8s  %7s\n", w, n[i], v, e[i], et[i], tt[i], r
+			}
+		}' "$1"
+}
+
+# --- two VMs: the links ----------------------------------------------------
+
+# etp_nic_driver IFNAME: the name of the driver bound to IFNAME's device.
+etp_nic_driver() {
+	local d
+
+	d=$(readlink -f "/sys/class/net/$1/device/driver" 2>/dev/null) && [ -n "$d" ] &&
+		basename "$d"
+}
+
+# etp_2vm_nic MODEL: the link a two-VM test moves its data over, by the
+# NIC model at both ends: "virtio" (virtio-net, $ETP_IFNAME,
+# 10.253.0.0/24) or "e1000" ($ETP_E1000_IFNAME, 10.253.1.0/24). Sets NIC,
+# NIC_DRIVER, NIC_IF, NIC_LOCAL and NIC_PEER; returns 2 for an unknown
+# model and 1 when the harness did not set that link up. Barriers stay on
+# the virtio link ($LOCAL, $PEER).
+etp_2vm_nic() {
+	NIC=$1
+	case $1 in
+	virtio)
+		NIC_DRIVER=virtio_net NIC_IF=${ETP_IFNAME:-}
+		NIC_LOCAL=${ETP_LOCAL_ADDR:-} NIC_PEER=${ETP_PEER_ADDR:-}
+		;;
+	e1000)
+		NIC_DRIVER=e1000 NIC_IF=${ETP_E1000_IFNAME:-}
+		NIC_LOCAL=${ETP_E1000_LOCAL_ADDR:-} NIC_PEER=${ETP_E1000_PEER_ADDR:-}
+		;;
+	*)
+		return 2
+		;;
+	esac
+	[ -n "$NIC_IF" ] && [ -n "$NIC_LOCAL" ] && [ -n "$NIC_PEER" ]
+}
+
+# etp_2vm_nic_check: fail unless the selected link's interface is driven
+# by the driver of its model (a test named after e1000 runs over e1000).
+etp_2vm_nic_check() {
+	local drv
+
+	drv=$(etp_nic_driver "$NIC_IF")
+	[ "$drv" = "$NIC_DRIVER" ] ||
+		etp_fail_msg "$NIC_IF is driven by '${drv:-no driver}', not $NIC_DRIVER"
+}

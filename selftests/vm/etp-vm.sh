@@ -32,9 +32,17 @@
 #   | VM a (-smp 1)          |   virtio-net <-> virtio-net  | VM b (-smp 1)          |
 #   | eth0 10.253.0.1/24     |<============================>| eth0 10.253.0.2/24     |
 #   |      fd00:253::1/64    |   QEMU -netdev dgram: UDP    |      fd00:253::2/64    |
-#   | 9p shares as above     |   127.0.0.1:P1 <-> :P2       | 9p shares as above     |
+#   |                        |   127.0.0.1:P1 <-> :P2       |                        |
+#   |                        |                              |                        |
+#   |                        |   e1000 <-> e1000            |                        |
+#   | eth1 10.253.1.1/24     |<============================>| eth1 10.253.1.2/24     |
+#   |                        |   QEMU -netdev dgram: UDP    |                        |
+#   | 9p shares as above     |   127.0.0.1:P3 <-> :P4       | 9p shares as above     |
 #   +------------------------+   (free ports picked at run) +------------------------+
 #   console lines "[a] ..."                                   console lines "[b] ..."
+#
+# The second link gives the tests a second NIC model and driver (e1000, an emulated Intel
+# 82540EM, beside the paravirtual virtio-net); guest.sh finds each NIC by its driver.
 #
 # Counting (see guest.sh for the per-program rules): the passes and failures of both
 # topologies and both VMs are added up; the host adds a failure for each build step that
@@ -218,14 +226,22 @@ build_initramfs() {
 	return $rc
 }
 
-# Two distinct free UDP ports on 127.0.0.1 for the -netdev dgram link.
+# $1 (default 2) distinct free UDP ports on 127.0.0.1 for -netdev dgram links.
 free_udp_ports() {
 	python3 -c '
-import socket
-socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+import socket, sys
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(sys.argv[1]))]
 for s in socks:
     s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))'
+print(*(s.getsockname()[1] for s in socks))' "${1:-2}"
+}
+
+# The -netdev/-device arguments of one NIC: id $1, model $2, MAC $3, UDP ports $4 (ours)
+# and $5 (the peer's) on 127.0.0.1.
+dgram_nic() {
+	printf '%s\n' -netdev \
+		"dgram,id=$1,local.type=inet,local.host=127.0.0.1,local.port=$4,remote.type=inet,remote.host=127.0.0.1,remote.port=$5" \
+		-device "$2,netdev=$1,mac=$3,romfile="
 }
 
 # QEMU option values use "," as separator; a literal comma is written twice.
@@ -336,22 +352,26 @@ topology_1vm() {
 	collect single "single VM"
 }
 
-# Boot VMs a and b joined by a UDP link, in mode $1 with list $2; wait for both.
+# Boot VMs a and b joined by two UDP links (virtio-net and e1000), in mode $1 with list
+# $2; wait for both.
 run_pair() {
-	local mode=$1 list=${2:-} p1 p2 vm pids=() t0=$SECONDS
+	local mode=$1 list=${2:-} p1 p2 p3 p4 vm nics pids=() t0=$SECONDS
 
-	read -r p1 p2 < <(free_udp_ports) || { host_fail "no free UDP ports"; return 1; }
-	say "two VMs: link 127.0.0.1:$p1 (a) <-> 127.0.0.1:$p2 (b)"
+	read -r p1 p2 p3 p4 < <(free_udp_ports 4) || { host_fail "no free UDP ports"; return 1; }
+	say "two VMs: virtio-net link 127.0.0.1:$p1 (a) <-> 127.0.0.1:$p2 (b)," \
+	    "e1000 link 127.0.0.1:$p3 (a) <-> 127.0.0.1:$p4 (b)"
+	# MAC 52:54:00:e7:LINK:0N (link 00 virtio-net, 01 e1000; N 1 for a, 2 for b): guest.sh
+	# knows its peer's MACs from this scheme.
 	for vm in a b; do
 		prepare_vm "$vm" "$vm" "$mode" "$list"
 		if [ "$vm" = a ]; then
-			set -- "$p1" "$p2" 01
+			mapfile -t nics < <(dgram_nic n0 virtio-net-pci 52:54:00:e7:00:01 "$p1" "$p2"
+					    dgram_nic n1 e1000 52:54:00:e7:01:01 "$p3" "$p4")
 		else
-			set -- "$p2" "$p1" 02
+			mapfile -t nics < <(dgram_nic n0 virtio-net-pci 52:54:00:e7:00:02 "$p2" "$p1"
+					    dgram_nic n1 e1000 52:54:00:e7:01:02 "$p4" "$p3")
 		fi
-		qemu_cmd "$vm" "${ETP_VM_SMP:-1}" \
-			-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$1,remote.type=inet,remote.host=127.0.0.1,remote.port=$2" \
-			-device "virtio-net-pci,netdev=n0,mac=52:54:00:e7:00:$3,romfile="
+		qemu_cmd "$vm" "${ETP_VM_SMP:-1}" "${nics[@]}"
 		run_vm "$vm" "[$vm] " &
 		pids+=($!)
 	done

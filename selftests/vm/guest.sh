@@ -13,15 +13,18 @@
 #   ETP_ROOT=/etp                  the repository (read-only; do not write into it)
 #   ETP_MODULE=/etp/etp.ko         the module; loaded before each test if not loaded
 #   ETP_ROLE=single|a|b
-#   ETP_IFNAME=eth0                two-VM only: the NIC joining the VMs
+#   ETP_IFNAME=eth0                two-VM only: the virtio-net NIC joining the VMs
 #   ETP_LOCAL_ADDR, ETP_PEER_ADDR  two-VM only: 10.253.0.1 (a) and 10.253.0.2 (b)
 #   ETP_LOCAL_ADDR6, ETP_PEER_ADDR6  two-VM only: fd00:253::1 (a) and fd00:253::2 (b)
+#   ETP_E1000_IFNAME=eth1          two-VM only: the e1000 NIC of the second link
+#   ETP_E1000_LOCAL_ADDR, ETP_E1000_PEER_ADDR  two-VM only: 10.253.1.1 (a), 10.253.1.2 (b)
 #   ETP_ARTIFACTS=/results/test-N  a directory whose files the host keeps (ETP_RESULTS)
 #   KSFT=/ksft                     the kselftest framework (kselftest/ktap_helpers.sh, ...)
 #   PATH                           starts with /etp/userspace:/etp/selftests/net
 #
 # Writable: /tmp, /run, /var, /root (tmpfs). Read-only: /usr, /etc, /etp, /ksft.
-# Two-VM mode uses TCP ports 25301 and 25302 on eth0 for its start and end barriers.
+# Two-VM mode uses TCP ports 25301 and 25302 on eth0 for its start and end barriers. The
+# NICs are told apart by their drivers (virtio_net, e1000), not by their names.
 #
 # Test mode runs every line of /results/tests.list (blank lines and lines starting with #
 # are ignored) as `bash -c "<line>"` (two-VM: "<line> a" or "<line> b") in /tmp/etp-test-N,
@@ -62,6 +65,8 @@ failed=0
 skipped=0
 klog_seen=0
 insmod_failed=
+gso_segs=
+gso_segs_e1000=
 
 say() { printf '# %s\n' "$*"; }
 
@@ -78,11 +83,25 @@ power_off() {
 	sleep 30
 }
 
+# The network interface driven by driver $1, if there is one.
+nic_by_driver() {
+	local d
+
+	for d in /sys/class/net/*; do
+		[ "$(basename "$(readlink -f "$d/device/driver" 2>/dev/null)")" = "$1" ] &&
+			{ basename "$d"; return 0; }
+	done
+	return 1
+}
+
 setup_network() {
-	local n
+	local n m
 
 	echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe
-	for m in virtio_net veth sch_netem nf_tables nft_limit; do
+	# virtio_net first: it names its NIC eth0 (there is no udev to rename NICs).
+	m="virtio_net veth sch_netem nf_tables nft_limit"
+	[ "$ETP_ROLE" = single ] || m="virtio_net e1000 veth sch_netem nf_tables nft_limit"
+	for m in $m; do
 		modprobe "$m" || say "modprobe $m failed"
 	done
 	# When the kernel's random generator becomes ready it patches its code
@@ -108,12 +127,28 @@ setup_network() {
 	a) n=1 ;;
 	b) n=2 ;;
 	esac
-	export ETP_IFNAME=eth0
+	ETP_IFNAME=$(nic_by_driver virtio_net) || fail "no NIC driven by virtio_net"
+	ETP_E1000_IFNAME=$(nic_by_driver e1000) || fail "no NIC driven by e1000"
+	export ETP_IFNAME=${ETP_IFNAME:-eth0} ETP_E1000_IFNAME=${ETP_E1000_IFNAME:-eth1}
 	export ETP_LOCAL_ADDR=10.253.0.$n ETP_PEER_ADDR=10.253.0.$((3 - n))
 	export ETP_LOCAL_ADDR6=fd00:253::$n ETP_PEER_ADDR6=fd00:253::$((3 - n))
-	ip link set eth0 up
-	ip addr add "$ETP_LOCAL_ADDR/24" dev eth0
-	ip -6 addr add "$ETP_LOCAL_ADDR6/64" dev eth0 nodad
+	export ETP_E1000_LOCAL_ADDR=10.253.1.$n ETP_E1000_PEER_ADDR=10.253.1.$((3 - n))
+	say "NICs: $ETP_IFNAME (virtio_net) $ETP_LOCAL_ADDR, $ETP_E1000_IFNAME (e1000) $ETP_E1000_LOCAL_ADDR"
+	ip link set "$ETP_IFNAME" up
+	ip addr add "$ETP_LOCAL_ADDR/24" dev "$ETP_IFNAME"
+	ip -6 addr add "$ETP_LOCAL_ADDR6/64" dev "$ETP_IFNAME" nodad
+	ip link set "$ETP_E1000_IFNAME" up
+	ip addr add "$ETP_E1000_LOCAL_ADDR/24" dev "$ETP_E1000_IFNAME"
+	# The peer's MACs are fixed by etp-vm.sh (52:54:00:e7:LINK:0N). Fixed neighbour
+	# entries keep ARP out of the tests: netem on a NIC drops ARP too, and a neighbour
+	# that fails to revalidate stalls every transport on the link for seconds.
+	ip neigh replace "$ETP_PEER_ADDR" lladdr "52:54:00:e7:00:0$((3 - n))" \
+		dev "$ETP_IFNAME" nud permanent
+	ip neigh replace "$ETP_E1000_PEER_ADDR" lladdr "52:54:00:e7:01:0$((3 - n))" \
+		dev "$ETP_E1000_IFNAME" nud permanent
+	# Tests may lower a NIC's GSO limit; cleanup_after_test puts these back.
+	gso_segs=$(cat "/sys/class/net/$ETP_IFNAME/gso_max_segs" 2>/dev/null)
+	gso_segs_e1000=$(cat "/sys/class/net/$ETP_E1000_IFNAME/gso_max_segs" 2>/dev/null)
 }
 
 # Two-VM rendezvous over plain TCP: VM a listens until b connects, b retries until a
@@ -135,18 +170,30 @@ barrier() {
 	return 1
 }
 
-wait_for_peer() {
-	local deadline=$((SECONDS + 90))
+# ping $1 until it answers, for at most $2 seconds.
+ping_until() {
+	local deadline=$((SECONDS + $2))
 
 	while [ $SECONDS -lt $deadline ]; do
-		if ping -c 1 -W 1 "$ETP_PEER_ADDR" >/dev/null 2>&1; then
-			say "peer $ETP_PEER_ADDR answers ping"
-			barrier 25301 start 90 || fail "peer $ETP_PEER_ADDR did not start its tests"
-			return
-		fi
+		ping -c 1 -W 1 "$1" >/dev/null 2>&1 && return 0
 		sleep 1
 	done
-	fail "peer $ETP_PEER_ADDR unreachable on eth0"
+	return 1
+}
+
+wait_for_peer() {
+	if ! ping_until "$ETP_PEER_ADDR" 90; then
+		fail "peer $ETP_PEER_ADDR unreachable on $ETP_IFNAME"
+		return
+	fi
+	say "peer $ETP_PEER_ADDR answers ping"
+	# The peer is up: its second link must work too.
+	if ping_until "$ETP_E1000_PEER_ADDR" 20; then
+		say "peer $ETP_E1000_PEER_ADDR answers ping on $ETP_E1000_IFNAME (e1000)"
+	else
+		fail "peer $ETP_E1000_PEER_ADDR unreachable on $ETP_E1000_IFNAME (e1000)"
+	fi
+	barrier 25301 start 90 || fail "peer $ETP_PEER_ADDR did not start its tests"
 }
 
 # Count new bug reports in the kernel log since the last call; $1 names the step.
@@ -190,7 +237,11 @@ run_cmd() {
 cleanup_after_test() {
 	ip -all netns delete 2>/dev/null
 	nft flush ruleset 2>/dev/null
-	[ "$ETP_ROLE" = single ] || tc qdisc del dev eth0 root 2>/dev/null
+	[ "$ETP_ROLE" = single ] && return
+	tc qdisc del dev "$ETP_IFNAME" root 2>/dev/null
+	tc qdisc del dev "$ETP_E1000_IFNAME" root 2>/dev/null
+	[ -z "$gso_segs" ] || ip link set dev "$ETP_IFNAME" gso_max_segs "$gso_segs"
+	[ -z "$gso_segs_e1000" ] || ip link set dev "$ETP_E1000_IFNAME" gso_max_segs "$gso_segs_e1000"
 }
 
 run_test() {
