@@ -101,7 +101,7 @@ xfer_loop() {
 		wait $srv
 		rc=$((rc | $?))
 		if [ $rc -eq 0 ] && cmp -s "$T/file" "$T/recv.$k"; then
-			echo "transfer $k: ok $(grep -h elapsed "$T/xc.$k")"
+			echo "transfer $k: ok, received sha256 $(sha256sum <"$T/recv.$k" | cut -c 1-16)..., $(grep -h elapsed "$T/xc.$k")"
 		else
 			echo "transfer $k: FAILED (exit $rc): $(cat "$T/xs.$k" "$T/xc.$k" | tr '\n' ' ')"
 		fi
@@ -171,6 +171,7 @@ t_valid_reached() {
 t_transfers() {
 	local n ok
 
+	echo "file sent: sha256 $(sha256sum <"$T/file" | cut -c 1-16)..."
 	cat "$T/xfers"
 	n=$(grep -c '^transfer' "$T/xfers")
 	ok=$(grep -c '^transfer .*: ok' "$T/xfers")
