@@ -53,24 +53,6 @@ FIXTURE_TEARDOWN(sc)
 		close(self->lfd);
 }
 
-/* One's complement sum over the ETP pseudo-header and the segment. */
-static uint16_t seg_csum(uint32_t src, uint32_t dst, const uint8_t *seg,
-			 size_t len)
-{
-	uint32_t sum = (ntohl(src) >> 16) + (ntohl(src) & 0xffff) +
-		       (ntohl(dst) >> 16) + (ntohl(dst) & 0xffff) +
-		       IPPROTO_ETP + len;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += seg[i] << 8 | seg[i + 1];
-	if (len & 1)
-		sum += seg[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
-
 /* Send one segment from @src:@sport to the listener, IP header and all. */
 static int send_seg(FIXTURE_DATA(sc) *self, const char *src,
 		    unsigned short sport, uint8_t flags, uint32_t seq,
@@ -95,7 +77,7 @@ static int send_seg(FIXTURE_DATA(sc) *self, const char *src,
 	h->doff_res = 5 << 4;
 	h->flags = flags;
 	h->window = htons(65535);
-	h->check = seg_csum(ip->saddr, ip->daddr, (uint8_t *)h, sizeof(*h));
+	h->check = etp_seg_csum(ip->saddr, ip->daddr, (uint8_t *)h, sizeof(*h));
 	return sendto(self->raw, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst,
 		      sizeof(dst)) == (ssize_t)sizeof(pkt) ? 0 : -1;
 }
