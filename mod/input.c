@@ -145,33 +145,49 @@ void etp_reset(struct sock *sk, const char *why)
 }
 
 /*
+ * At most one answer per ETP_OOW_ACK_INTERVAL to segments that are not
+ * trusted: returns true when this one must stay unanswered.
+ */
+static bool etp_oow_rate_limited(struct etp_sock *ep)
+{
+	unsigned long now = jiffies;
+
+	if (ep->last_oow_ack &&
+	    time_before(now, ep->last_oow_ack + ETP_OOW_ACK_INTERVAL))
+		return true;
+	ep->last_oow_ack = now ?: 1;
+	return false;
+}
+
+/*
  * An ACK in answer to a segment outside the window. Two ends that disagree
  * about sequence numbers (a forged segment moved one of them) would answer
  * each other's empty ACKs forever, so, as Linux TCP does, such answers to
- * segments without data go out at most once per ETP_OOW_ACK_INTERVAL.
- * RFC 5961, 7 asks for the same limit on challenge ACKs.
+ * segments without data are rate-limited. Data outside the window is a
+ * retransmission whose ACK was lost: it is answered every time.
  */
-static bool etp_send_oow_ack(struct sock *sk, const struct sk_buff *skb)
+static void etp_send_oow_ack(struct sock *sk, const struct sk_buff *skb)
 {
 	const struct etp_skb_cb *cb = ETP_SKB_CB(skb);
-	struct etp_sock *ep = etp_sk(sk);
-	unsigned long now = jiffies;
 
-	if (cb->end_seq == cb->seq || (cb->flags & ETP_FLAG_SYN)) {
-		if (ep->last_oow_ack &&
-		    time_before(now, ep->last_oow_ack + ETP_OOW_ACK_INTERVAL))
-			return false;
-		ep->last_oow_ack = now ?: 1;
-	}
+	if ((cb->end_seq == cb->seq || (cb->flags & ETP_FLAG_SYN)) &&
+	    etp_oow_rate_limited(etp_sk(sk)))
+		return;
 	etp_send_ack(sk);
-	return true;
 }
 
-/* RFC 5961, 3.2 and 4.2: answer a doubtful RST or SYN with an ACK. */
-static void etp_challenge_ack(struct sock *sk, const struct sk_buff *skb)
+/*
+ * RFC 5961, 3.2, 4.2 and 5.2: answer a doubtful RST, SYN or ACK with an
+ * ACK, at most once per ETP_OOW_ACK_INTERVAL whatever the segment
+ * carries (RFC 5961, 7), so that blind segments cannot make us send at
+ * their rate.
+ */
+static void etp_challenge_ack(struct sock *sk)
 {
-	if (etp_send_oow_ack(sk, skb))
-		ETP_INC_STATS(sock_net(sk), ETP_MIB_CHALLENGEACKS);
+	if (etp_oow_rate_limited(etp_sk(sk)))
+		return;
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_CHALLENGEACKS);
+	etp_send_ack(sk);
 }
 
 /* Free send-queue skbs whose bytes are all acknowledged. */
@@ -359,9 +375,13 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 	u32 wnd = etp_seg_window(ep, cb);
 
 	if (etp_after(cb->ack, ep->snd_max)) {
-		/* Acknowledges something never sent: ACK back, drop. */
+		/*
+		 * RFC 5961, 5.2: acknowledges something never sent: ACK
+		 * back (rate-limited, it may be forged), drop.
+		 */
 		ETP_INC_STATS(sock_net(sk), ETP_MIB_INACKUNSENT);
-		etp_send_oow_ack(sk, skb);
+		if (!etp_oow_rate_limited(ep))
+			etp_send_ack(sk);
 		return false;
 	}
 	/*
@@ -370,7 +390,7 @@ static bool etp_ack(struct sock *sk, struct sk_buff *skb)
 	 * must guess the ACK too. Challenge it, drop the segment.
 	 */
 	if (etp_before(cb->ack, ep->snd_una - ep->max_snd_wnd)) {
-		etp_challenge_ack(sk, skb);
+		etp_challenge_ack(sk);
 		return false;
 	}
 	if (etp_after(cb->ack, ep->snd_una)) {
@@ -722,13 +742,13 @@ static bool etp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (cb->seq == ep->rcv_nxt)
 			etp_reset(sk, "RST received");
 		else
-			etp_challenge_ack(sk, skb);
+			etp_challenge_ack(sk);
 		return false;
 	}
 
 	/* Fourth: SYN. RFC 5961, 4.2: never reset, challenge instead. */
 	if (cb->flags & ETP_FLAG_SYN) {
-		etp_challenge_ack(sk, skb);
+		etp_challenge_ack(sk);
 		return false;
 	}
 
