@@ -17,6 +17,7 @@
  * hlist_nulls lists ending in their bucket number: a reader that ends in
  * the wrong bucket starts again instead of missing an entry.
  */
+#include <linux/delay.h>
 #include <linux/hash.h>
 #include <linux/jhash.h>
 #include <linux/log2.h>
@@ -538,12 +539,26 @@ static void etp_tw_unhash(struct etp_tw *tw)
 	spin_lock_bh(&b->lock);
 	hlist_nulls_del_init_rcu(&skc->skc_nulls_node);
 	spin_unlock_bh(&b->lock);
-	atomic_dec(&etp_pernet(read_pnet(&skc->skc_net))->tw_count);
 
 	b = etp_port_bucket(&etp_bhash, read_pnet(&skc->skc_net), skc->skc_num);
 	spin_lock_bh(&b->lock);
 	hlist_del_init(&skc->skc_bind_node);
 	spin_unlock_bh(&b->lock);
+}
+
+/*
+ * End an entry whose timer was stopped: unhash it, drop the timer's
+ * reference, and only then uncount it. etp_tw_reap() waits for the count
+ * to reach zero, so an expiring timer that unhashed its entry before the
+ * reaper looked is still waited for (its call_rcu() included).
+ */
+static void etp_tw_kill(struct etp_tw *tw)
+{
+	struct etp_net *en = etp_pernet(read_pnet(&tw->common.skc_net));
+
+	etp_tw_unhash(tw);
+	etp_tw_put(tw);
+	atomic_dec(&en->tw_count);
 }
 
 /*
@@ -555,16 +570,14 @@ static void etp_tw_expire(struct timer_list *t)
 {
 	struct etp_tw *tw = timer_container_of(tw, t, timer);
 
-	etp_tw_unhash(tw);
-	etp_tw_put(tw);
+	etp_tw_kill(tw);
 }
 
 bool etp_tw_deschedule(struct etp_tw *tw)
 {
 	if (!timer_delete(&tw->timer))
 		return false;
-	etp_tw_unhash(tw);
-	etp_tw_put(tw);
+	etp_tw_kill(tw);
 	return true;
 }
 
@@ -696,13 +709,14 @@ restart:
 		spin_unlock_bh(&b->lock);
 		if (!tw)
 			continue;
-		if (timer_delete_sync(&tw->timer)) {
-			etp_tw_unhash(tw);
-			etp_tw_put(tw);
-		}
+		if (timer_delete_sync(&tw->timer))
+			etp_tw_kill(tw);
 		etp_tw_put(tw);
 		goto restart;
 	}
+	/* Timers that fired before the walk may still be finishing. */
+	while (atomic_read(&etp_pernet(net)->tw_count))
+		usleep_range(500, 1000);
 }
 
 static void etp_walk_table(struct etp_table *t, struct net *net,
