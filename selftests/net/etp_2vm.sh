@@ -238,7 +238,8 @@ m_xfer() {
 	: >"$T/secs"
 	bytes=$((mib << 20))
 	sender=${dir%%_*}
-	read -r gso <"/sys/class/net/$NIC_IF/gso_max_segs"
+	gso=$(etp_gso_max_segs "$NIC_IF")
+	[ -n "$gso" ] || { etp_log "cannot read the GSO limit of $NIC_IF"; return 1; }
 	ip link set dev "$NIC_IF" gso_max_segs 1 || return 1
 	if ! tc qdisc replace dev "$NIC_IF" root netem "$@"; then
 		ip link set dev "$NIC_IF" gso_max_segs "$gso"

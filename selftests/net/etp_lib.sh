@@ -622,6 +622,12 @@ etp_cmp_table() {
 
 # --- two VMs: the links ----------------------------------------------------
 
+# etp_gso_max_segs IF [NETNS]: the GSO segment limit of IF (sysfs does not show it).
+etp_gso_max_segs() {
+	ip ${2:+-n "$2"} -d link show dev "$1" |
+		sed -n 's/.* gso_max_segs \([0-9]*\).*/\1/p'
+}
+
 # etp_nic_driver IFNAME: the name of the driver bound to IFNAME's device.
 etp_nic_driver() {
 	local d

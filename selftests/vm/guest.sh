@@ -147,8 +147,13 @@ setup_network() {
 	ip neigh replace "$ETP_E1000_PEER_ADDR" lladdr "52:54:00:e7:01:0$((3 - n))" \
 		dev "$ETP_E1000_IFNAME" nud permanent
 	# Tests may lower a NIC's GSO limit; cleanup_after_test puts these back.
-	gso_segs=$(cat "/sys/class/net/$ETP_IFNAME/gso_max_segs" 2>/dev/null)
-	gso_segs_e1000=$(cat "/sys/class/net/$ETP_E1000_IFNAME/gso_max_segs" 2>/dev/null)
+	gso_segs=$(gso_max_segs "$ETP_IFNAME")
+	gso_segs_e1000=$(gso_max_segs "$ETP_E1000_IFNAME")
+}
+
+# The GSO segment limit of NIC $1 (sysfs does not show it).
+gso_max_segs() {
+	ip -d link show dev "$1" | sed -n 's/.* gso_max_segs \([0-9]*\).*/\1/p'
 }
 
 # Two-VM rendezvous over plain TCP: VM a listens until b connects, b retries until a
