@@ -7,6 +7,10 @@
 #   selftests/vm/etp-vm.sh demo    build, boot two VMs, run selftests/net/demo.sh a|b
 #   selftests/vm/etp-vm.sh shell   build, boot one VM with an interactive shell
 #                                  (Ctrl-A x quits QEMU; exiting the shell powers off)
+#   selftests/vm/etp-vm.sh sanitizer
+#                                  as test, on the sanitizer kernel (KASAN, UBSAN,
+#                                  lockdep, kmemleak, ...; sanitizer-kernel.sh builds it
+#                                  once and caches it) instead of Debian's
 #
 # The host kernel cannot load modules, so every insmod happens in a guest. A guest is the
 # stock Debian kernel plus a busybox initramfs (initramfs-init) that mounts the host's /usr
@@ -64,6 +68,7 @@
 #   ETP_VM_MEM         MiB of RAM per VM (1024)
 #   ETP_VM_SMP         vCPUs per VM (single VM: 2, two-VM: 1 each)
 #   ETP_QEMU_ACCEL     QEMU accelerator (tcg; nested KVM does not work on the CI machines)
+#   ETP_KERNEL         "debian" (default) or "sanitizer" (what the sanitizer command sets)
 #   ETP_RESULTS        keep the guests' results (TAP per test, dmesg, console logs) in this
 #                      directory instead of a temp dir removed at exit
 
@@ -72,17 +77,28 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
+KERNEL=${ETP_KERNEL:-debian}
+[ "${1:-}" = sanitizer ] && KERNEL=sanitizer
 TESTLIST_1VM=${ETP_TESTLIST_1VM:-$REPO/selftests/net/tests-1vm.list}
 TESTLIST_2VM=${ETP_TESTLIST_2VM:-$REPO/selftests/net/tests-2vm.list}
 TOPOLOGIES=${ETP_TOPOLOGIES:-1vm 2vm}
-TEST_TIMEOUT=${ETP_TEST_TIMEOUT:-600}
-VM_TIMEOUT=${ETP_VM_TIMEOUT:-1500}
-VM_MEM=${ETP_VM_MEM:-1024}
+if [ "$KERNEL" = sanitizer ]; then
+	# Every check costs time: under TCG the suite runs several times slower.
+	TEST_TIMEOUT=${ETP_TEST_TIMEOUT:-2400}
+	VM_TIMEOUT=${ETP_VM_TIMEOUT:-14400}
+	VM_MEM=${ETP_VM_MEM:-2048}
+else
+	TEST_TIMEOUT=${ETP_TEST_TIMEOUT:-600}
+	VM_TIMEOUT=${ETP_VM_TIMEOUT:-1500}
+	VM_MEM=${ETP_VM_MEM:-1024}
+fi
 ACCEL=${ETP_QEMU_ACCEL:-tcg}
 # loglevel=5 keeps warnings (a WARN splat) on the console and drops the info chatter.
 CMDLINE="console=ttyS0 rdinit=/init panic_on_warn=1 oops=panic panic=-1 loglevel=5 edd=off"
-# Modules the initramfs needs to mount 9p, in load order.
+# Modules the initramfs needs to mount 9p, in load order (built into the sanitizer kernel).
 INITRAMFS_MODULES="netfs 9pnet 9pnet_virtio 9p"
+# The sanitizer kernel's own modules, shared with its guests as /lib/modules.
+KMODS=
 
 PASSED=0
 FAILED=0
@@ -123,9 +139,22 @@ setup_work() {
 }
 
 deps() {
+	local env
+
 	"$HERE/deps.sh" >/dev/null || return 1
 	# shellcheck source=/dev/null
 	. "${ETP_CACHE:-/var/cache/etp}/env.sh"
+	[ "$KERNEL" = sanitizer ] || return 0
+	env=$("$HERE/sanitizer-kernel.sh") || return 1
+	eval "$env"
+	KVER=$SAN_KVER KDIR=$SAN_KDIR VMLINUZ=$SAN_VMLINUZ
+	KMODS=$SAN_MODDIR/lib/modules
+	MODDIR=$KMODS/$KVER
+	INITRAMFS_MODULES=
+	# etp_kmods: initramfs-init mounts the kmods share as /lib/modules.
+	# pci=noacpi: with KASAN, lockdep and kmemleak, ACPI's PCI interrupt link
+	# methods take 25 s per device under TCG; the PIRQ table is instant.
+	CMDLINE="$CMDLINE etp_kmods pci=noacpi"
 }
 
 # Runs make; its output goes to stdout as usual. $1 names the step for the failure line.
@@ -171,6 +200,8 @@ code_checks() {
 	local out
 
 	[ "${ETP_SKIP_BUILD:-0}" = 1 ] && return 0
+	# Style does not depend on the kernel booted: the sanitizer run leaves it to test.
+	[ "$KERNEL" = sanitizer ] && return 0
 	say "code check: make check (W=1, sparse C=2)"
 	make -C "$KDIR" M="$REPO" clean >/dev/null 2>&1
 	if out=$(make -C "$REPO" KDIR="$KDIR" check 2>&1) &&
@@ -206,6 +237,7 @@ build_initramfs() {
 	cp "$busybox" "$dir/bin/busybox"
 	ln -s busybox "$dir/bin/sh"
 	install -m 0755 "$HERE/initramfs-init" "$dir/init"
+	echo "$INITRAMFS_MODULES" >"$dir/modules/order"
 	for m in $INITRAMFS_MODULES; do
 		f=$(find "$MODDIR/kernel" -name "$m.ko*" | head -n 1)
 		[ -n "$f" ] || { say "$m.ko not found in $MODDIR"; rm -rf "$dir"; return 1; }
@@ -281,7 +313,8 @@ qemu_cmd() {
 	      -no-reboot -pidfile "$d/qemu.pid"
 	      -kernel "$VMLINUZ" -initrd "$INITRD" -append "$CMDLINE")
 	mapfile -t -O ${#QEMU[@]} QEMU < <(share usr /usr ro; share etc /etc ro;
-		share etp "$REPO" ro; share ksft "$KSFT" ro; share results "$d/results" rw)
+		share etp "$REPO" ro; share ksft "$KSFT" ro; share results "$d/results" rw
+		[ -z "$KMODS" ] || share kmods "$KMODS" ro)
 	QEMU+=("$@")
 }
 
@@ -482,11 +515,11 @@ cmd_shell() {
 
 case ${1:-} in
 # One stream, so a combined CI log keeps its order and "N passed, M failed" stays last.
-test) cmd_test 2>&1 ;;
+test | sanitizer) cmd_test 2>&1 ;;
 demo) cmd_demo 2>&1 ;;
 shell) cmd_shell ;;
 *)
-	echo "usage: $0 test|demo|shell" >&2
+	echo "usage: $0 test|sanitizer|demo|shell" >&2
 	exit 2
 	;;
 esac
