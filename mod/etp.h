@@ -285,7 +285,9 @@ void etp_done(struct sock *sk, const char *why);
 void etp_destroy(struct sock *sk);
 void etp_write_space(struct sock *sk);
 void etp_listen_stop(struct sock *sk);
-void etp_proto_mem_init(void);
+extern long etp_sysctl_mem[3];
+int etp_proto_mem_init(void);
+void etp_proto_mem_exit(void);
 void etp_ooo_purge(struct sock *sk);
 
 /* syncookie.c */
@@ -367,6 +369,8 @@ unsigned long etp_ms_to_jiffies(int ms);
 /* sysctl.c */
 int etp_sysctl_register(struct net *net);
 void etp_sysctl_unregister(struct net *net);
+int etp_sysctl_global_register(void);
+void etp_sysctl_global_unregister(void);
 
 /* proc.c */
 int etp_proc_init(struct net *net);

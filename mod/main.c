@@ -96,20 +96,26 @@ static int __init etp_init(void)
 	if (err)
 		return err;
 
-	etp_proto_mem_init();
-	err = proto_register(&etp_prot, 1);
+	err = etp_proto_mem_init();
 	if (err)
 		goto err_hash;
+	err = proto_register(&etp_prot, 1);
+	if (err)
+		goto err_mem;
 
 	err = register_pernet_subsys(&etp_net_ops);
 	if (err)
 		goto err_proto;
 
+	err = etp_sysctl_global_register();
+	if (err)
+		goto err_pernet;
+
 	err = inet_add_protocol(&etp_protocol, IPPROTO_ETP);
 	if (err) {
 		pr_err("IP protocol %d is already taken\n", IPPROTO_ETP);
 		err = -EBUSY;
-		goto err_pernet;
+		goto err_sysctl;
 	}
 
 	inet_register_protosw(&etp_protosw);
@@ -117,10 +123,14 @@ static int __init etp_init(void)
 		IPPROTO_ETP, IPPROTO_ETP);
 	return 0;
 
+err_sysctl:
+	etp_sysctl_global_unregister();
 err_pernet:
 	unregister_pernet_subsys(&etp_net_ops);
 err_proto:
 	proto_unregister(&etp_prot);
+err_mem:
+	etp_proto_mem_exit();
 err_hash:
 	etp_hash_exit();
 	return err;
@@ -130,8 +140,10 @@ static void __exit etp_exit(void)
 {
 	inet_unregister_protosw(&etp_protosw);
 	inet_del_protocol(&etp_protocol, IPPROTO_ETP);
+	etp_sysctl_global_unregister();
 	unregister_pernet_subsys(&etp_net_ops);
 	proto_unregister(&etp_prot);
+	etp_proto_mem_exit();
 	etp_hash_exit();
 	pr_info("unloaded\n");
 }

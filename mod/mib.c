@@ -46,6 +46,7 @@ const char * const etp_mib_names[ETP_MIB_MAX] = {
 	[ETP_MIB_SYNCOOKIESSENT]	= "SynCookiesSent",
 	[ETP_MIB_SYNCOOKIESRECV]	= "SynCookiesRecv",
 	[ETP_MIB_SYNCOOKIESFAILED]	= "SynCookiesFailed",
+	[ETP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
 };
 
 static int etp_stat_show(struct seq_file *seq, void *v)

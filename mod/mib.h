@@ -46,6 +46,7 @@ enum etp_mib_field {
 	ETP_MIB_SYNCOOKIESSENT,	/* SYN-ACKs with a cookie, no state kept */
 	ETP_MIB_SYNCOOKIESRECV,	/* connections made from a good cookie */
 	ETP_MIB_SYNCOOKIESFAILED, /* ACKs to a listener with a bad cookie */
+	ETP_MIB_MEMORYPRESSURES, /* times the module entered memory pressure */
 	ETP_MIB_MAX
 };
 

@@ -11,6 +11,7 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/checksum.h>
+#include <net/proto_memory.h>
 #include <linux/unaligned.h>
 #include "etp.h"
 #include "trace.h"
@@ -61,6 +62,8 @@ u32 etp_select_window(struct sock *sk, bool syn)
 		win = cur;
 	else if (win - cur < step && win != max)
 		win = cur;
+	else if (!syn && sk_under_memory_pressure(sk))
+		win = cur;	/* the module is short of memory: no growth */
 	if (!syn)
 		win = min(round_up(win, 1U << ep->rcv_wscale), max);
 

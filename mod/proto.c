@@ -19,7 +19,10 @@
 static atomic_long_t etp_memory_allocated;
 static DEFINE_PER_CPU(int, etp_memory_per_cpu_fw_alloc);
 static unsigned long etp_memory_pressure;
-static long etp_sysctl_mem[3];
+/* Under pressure the core weighs each socket's share by their number. */
+static struct percpu_counter etp_sockets_allocated;
+/* net.etp.mem: pages; below [0] no pressure, above [1] pressure, [2] limit. */
+long etp_sysctl_mem[3];
 /*
  * Buffer sizes for the memory accounting: minimum, default, maximum. A
  * new socket takes its sizes from net.etp.rmem_default and wmem_default
@@ -29,13 +32,33 @@ static int etp_sysctl_wmem[3] = { 4096, ETP_WMEM_DEFAULT, 4194304 };
 static int etp_sysctl_rmem[3] = { 4096, ETP_RMEM_DEFAULT, 6291456 };
 
 /* Module-wide memory limit in pages, sized from the machine like TCP's. */
-void etp_proto_mem_init(void)
+int etp_proto_mem_init(void)
 {
 	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
 
 	etp_sysctl_mem[0] = limit / 4 * 3;
 	etp_sysctl_mem[1] = limit;
 	etp_sysctl_mem[2] = etp_sysctl_mem[0] * 2;
+	return percpu_counter_init(&etp_sockets_allocated, 0, GFP_KERNEL);
+}
+
+void etp_proto_mem_exit(void)
+{
+	percpu_counter_destroy(&etp_sockets_allocated);
+}
+
+/*
+ * The module's sockets together passed net.etp.mem[1] pages: until they
+ * are back under mem[0] (the core then clears the flag), windows stop
+ * growing (etp_select_window()). Past mem[2] nothing more is charged:
+ * arriving data is dropped (InRcvbufDrops) and senders wait.
+ */
+static void etp_enter_memory_pressure(struct sock *sk)
+{
+	if (READ_ONCE(etp_memory_pressure))
+		return;
+	WRITE_ONCE(etp_memory_pressure, 1);
+	ETP_INC_STATS(sock_net(sk), ETP_MIB_MEMORYPRESSURES);
 }
 
 /*
@@ -154,12 +177,15 @@ static int etp_init_sock(struct sock *sk)
 	sk->sk_write_space = etp_write_space;
 	WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(etp_pernet(sock_net(sk))->wmem_default));
 	WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(etp_pernet(sock_net(sk))->rmem_default));
+	/* Children are counted by sk_clone_lock(); all by etp_destroy_sock(). */
+	sk_sockets_allocated_inc(sk);
 	return 0;
 }
 
 static void etp_destroy_sock(struct sock *sk)
 {
 	etp_clear_timers(sk);
+	sk_sockets_allocated_dec(sk);
 }
 
 /* Stop listening: every child, half-open or waiting for accept(), is reset. */
@@ -963,6 +989,8 @@ struct proto etp_prot = {
 	.memory_allocated	= &etp_memory_allocated,
 	.per_cpu_fw_alloc	= &etp_memory_per_cpu_fw_alloc,
 	.memory_pressure	= &etp_memory_pressure,
+	.sockets_allocated	= &etp_sockets_allocated,
+	.enter_memory_pressure	= etp_enter_memory_pressure,
 	.sysctl_mem		= etp_sysctl_mem,
 	.sysctl_wmem		= etp_sysctl_wmem,
 	.sysctl_rmem		= etp_sysctl_rmem,

@@ -87,6 +87,36 @@ int etp_sysctl_register(struct net *net)
 	return 0;
 }
 
+/*
+ * net.etp.mem is one limit for the whole module, as tcp_mem is for TCP:
+ * it appears in the initial namespace only.
+ */
+static unsigned long etp_mem_min = 1;
+static struct ctl_table_header *etp_global_hdr;
+static struct ctl_table etp_global_sysctl[] = {
+	{
+		.procname	= "mem",
+		.data		= etp_sysctl_mem,
+		.maxlen		= sizeof(etp_sysctl_mem),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+		.extra1		= &etp_mem_min,
+	},
+};
+
+int etp_sysctl_global_register(void)
+{
+	etp_global_hdr = register_net_sysctl_sz(&init_net, "net/etp",
+						etp_global_sysctl,
+						ARRAY_SIZE(etp_global_sysctl));
+	return etp_global_hdr ? 0 : -ENOMEM;
+}
+
+void etp_sysctl_global_unregister(void)
+{
+	unregister_net_sysctl_table(etp_global_hdr);
+}
+
 void etp_sysctl_unregister(struct net *net)
 {
 	struct etp_net *en = etp_pernet(net);

@@ -421,8 +421,13 @@ TEST_F_TIMEOUT(blind, blind_100000_rst_syn_data_connection_survives_then_exact_r
 	ca = etp_stat("ChallengeAcks") - before[0];
 	TH_LOG("challenge ACKs %lld in %.2f s, bound %lld (2 per second + 3)", ca, dt,
 	       CHALLENGE_BOUND(dt));
+	/*
+	 * Challenge ACKs share their per-socket budget with the answers to
+	 * out-of-window SYNs and to ACKs of unsent data (as in Linux TCP):
+	 * under a random flood any of those may take a slot, so only the
+	 * bound is checked here; challenge_burst() checks that they are sent.
+	 */
 	EXPECT_GE(CHALLENGE_BOUND(dt), ca);
-	EXPECT_LT(0, ca);
 	EXPECT_EQ(before[4], etp_stat("EstabResets"));
 	victim_unharmed(_metadata, self, 31);
 

@@ -49,103 +49,6 @@
 #define STR_(x)	#x
 #define STR(x)	STR_(x)
 
-/* Send pattern bytes from offset *sent on a non-blocking @fd until EAGAIN. */
-static int fill_until_blocked(int fd, size_t *sent, uint32_t seed)
-{
-	static uint8_t buf[65536];
-
-	for (;;) {
-		ssize_t n;
-
-		etp_fill(buf, sizeof(buf), *sent, seed);
-		n = send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -1;
-		*sent += n;
-	}
-}
-
-/*
- * The stream from @c to @s: @c has sent *@sent bytes and sends the rest up
- * to @total, then shuts down its side; @s has received *@rcvd bytes and
- * reads (checking every byte) until end of file. 0 when @s got exactly
- * @total bytes, else -1 with a reason in @why.
- */
-static int finish_stream(int c, int s, size_t *sent, size_t *rcvd,
-			 size_t total, uint32_t seed, int timeout_ms,
-			 char *why, size_t whylen)
-{
-	static uint8_t buf[65536];
-	long long end = etp_now_ms() + timeout_ms;
-	bool shut = false;
-
-	fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK);
-	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = shut ? -1 : c, .events = POLLOUT },
-			{ .fd = s, .events = POLLIN },
-		};
-		int left = (int)(end - etp_now_ms());
-		ssize_t n;
-
-		if (*sent == total && !shut) {
-			if (shutdown(c, SHUT_WR) < 0) {
-				snprintf(why, whylen, "shutdown: %s", strerror(errno));
-				return -1;
-			}
-			shut = true;
-			continue;
-		}
-		if (left <= 0 || poll(pfd, 2, left) <= 0) {
-			snprintf(why, whylen, "timeout: sent %zu, received %zu of %zu",
-				 *sent, *rcvd, total);
-			return -1;
-		}
-		if (pfd[0].revents & POLLOUT) {
-			size_t want = total - *sent;
-
-			if (want > sizeof(buf))
-				want = sizeof(buf);
-			etp_fill(buf, want, *sent, seed);
-			n = send(c, buf, want, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN) {
-				snprintf(why, whylen, "send after %zu: %s", *sent,
-					 strerror(errno));
-				return -1;
-			}
-			if (n > 0)
-				*sent += n;
-		}
-		if (pfd[1].revents) {
-			long long bad;
-
-			n = recv(s, buf, sizeof(buf), 0);
-			if (n < 0 && errno == EAGAIN)
-				continue;
-			if (n < 0) {
-				snprintf(why, whylen, "recv after %zu: %s", *rcvd,
-					 strerror(errno));
-				return -1;
-			}
-			if (n == 0)
-				break;
-			bad = etp_check(buf, n, *rcvd, seed);
-			if (bad >= 0) {
-				snprintf(why, whylen, "byte %lld differs", bad);
-				return -1;
-			}
-			*rcvd += n;
-		}
-	}
-	if (*rcvd != total) {
-		snprintf(why, whylen, "end of file after %zu of %zu bytes", *rcvd,
-			 total);
-		return -1;
-	}
-	return 0;
-}
-
 /* SO_ERROR of @fd (and clear it), -1 if it cannot be read. */
 static int so_error(int fd)
 {
@@ -188,7 +91,7 @@ FIXTURE_SETUP(zwnd)
 	ASSERT_EQ(0, etp_pair(&self->c, &self->s)) TH_LOG("%s", strerror(errno));
 
 	/* The reader never reads: fill its window and our send buffer. */
-	ASSERT_EQ(0, fill_until_blocked(self->c, &self->sent, ZWND_SEED))
+	ASSERT_EQ(0, etp_fill_until_blocked(self->c, &self->sent, ZWND_SEED))
 		TH_LOG("send: %s", strerror(errno));
 	t0 = etp_now_ms();
 	do {
@@ -196,7 +99,7 @@ FIXTURE_SETUP(zwnd)
 		if (!self->at_zero.etpi_snd_wnd)
 			break;
 		etp_sleep_ms(10);
-		fill_until_blocked(self->c, &self->sent, ZWND_SEED);
+		etp_fill_until_blocked(self->c, &self->sent, ZWND_SEED);
 	} while (etp_now_ms() - t0 < 5000);
 	TH_LOG("sender queued %zu bytes; peer window %u after %lld ms",
 	       self->sent, self->at_zero.etpi_snd_wnd, etp_now_ms() - t0);
@@ -301,7 +204,7 @@ TEST_F_TIMEOUT(zwnd, connection_outlives_more_probes_than_retries_then_byte_exac
 	EXPECT_EQ(0, err) TH_LOG("SO_ERROR %s", strerror(err));
 
 	t0 = etp_now_ms();
-	ASSERT_EQ(0, finish_stream(self->c, self->s, &self->sent, &rcvd, total,
+	ASSERT_EQ(0, etp_finish_stream(self->c, self->s, &self->sent, &rcvd, total,
 				   ZWND_SEED, 30000, why, sizeof(why)))
 		TH_LOG("%s", why);
 	TH_LOG("%zu bytes byte-exact, %lld ms after reading resumed", total,
