@@ -7,8 +7,9 @@
 # kvm_guest.config + selftests/vm/sanitizer.config (KASAN, UBSAN, lockdep, PROVE_RCU,
 # kmemleak, DEBUG_OBJECTS, DEBUG_NET, reference trackers). It is built outside the
 # repository, in $ETP_CACHE/sankernel-<key>, where <key> is a hash of the source
-# package version and both config inputs: a second run with the same inputs only prints
-# the environment; a changed fragment builds a new kernel beside the old one.
+# package version and the config inputs: a second run with the same inputs only prints
+# the environment; a changed fragment builds a new kernel beside the old one (ones more
+# than a day old are removed once the new one is built).
 #
 # On stdout, for eval (progress goes to stderr):
 #   SAN_KVER     the kernel's release string
@@ -25,6 +26,8 @@ ETP_CACHE=${ETP_CACHE:-/var/cache/etp}
 SRC_PKG=linux-source-6.12
 SRC_TAR=/usr/src/linux-source-6.12.tar.xz
 FRAGMENT=$HERE/sanitizer.config
+# The configs the fragment is merged into (make targets); part of the cache key.
+BASE_CONFIGS="defconfig kvm_guest.config"
 PACKAGES=(linux-source-6.12 make gcc libc6-dev bc flex bison libelf-dev libssl-dev
 	xz-utils kmod cpio)
 
@@ -64,7 +67,8 @@ build() {
 	rm -rf "$src" "$build" "$OUT/modules"
 	mkdir -p "$src" "$build"
 	tar -xJf "$SRC_TAR" -C "$src" --strip-components=1
-	make -s -C "$src" O="$build" defconfig kvm_guest.config >&2
+	# shellcheck disable=SC2086 # a list of make targets
+	make -s -C "$src" O="$build" $BASE_CONFIGS >&2
 	# merge_config.sh lists every value the fragment overrides: keep it quiet.
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" \
 		"$FRAGMENT" >"$OUT/merge.log" 2>&1 || { cat "$OUT/merge.log" >&2; return 1; }
@@ -77,6 +81,8 @@ build() {
 	# reached through $build/source, so only the tarball's copy of them is kept.
 	log "built in $((SECONDS - start)) s"
 	touch "$OUT/.complete"
+	find "$ETP_CACHE" -maxdepth 1 -name 'sankernel-*' ! -path "$OUT" -mtime +1 \
+		-exec rm -rf {} +
 }
 
 # Kconfig silently drops an option whose dependencies are not met: make sure every
@@ -102,8 +108,8 @@ install_packages
 [ -r "$SRC_TAR" ] || die "$SRC_TAR missing (package $SRC_PKG)"
 key=$( {
 	dpkg-query -W -f='${Version}\n' "$SRC_PKG"
+	echo "$BASE_CONFIGS"
 	cat "$FRAGMENT"
-	sed -n '/^build()/,/^}/p' "${BASH_SOURCE[0]}"
 } | sha256sum | cut -c1-16)
 OUT=$ETP_CACHE/sankernel-$key
 [ -e "$OUT/.complete" ] || build
