@@ -35,7 +35,9 @@
 # that has stopped making progress. Loss 25% is put on the data's way
 # only: with 25% on both ways, retransmission timeouts back off so far
 # that under TCG Linux TCP moved less than 0.4 MiB in 500 s (ETP 1 MiB in
-# 320 s), which no time budget holds.
+# 320 s), which no time budget holds. The connecting side keeps trying for
+# 60 s (etp-xfer gives each attempt 5 s, three SYNs): under 25% loss all
+# SYNs of two attempts in a row were lost once.
 #
 # Environment (for running parts of the matrix by hand):
 #   ETP_MATRIX_ONLY  extended regular expression: only settings whose name
@@ -170,7 +172,7 @@ xfer() {
 		etp_bg "${b[@]}" etp-xfer -q -P "$proto" -t "$limit" -s $B_ADDR -l "$port" \
 			-H -x "$bytes" >"$T/recv.out" 2>"$T/recv.err"
 		pid=$!
-		"${a[@]}" etp-xfer -q -P "$proto" -t "$limit" -r 10 -i "$file" -C \
+		"${a[@]}" etp-xfer -q -P "$proto" -t "$limit" -r 60 -i "$file" -C \
 			$B_ADDR "$port" >"$T/send.out" 2>"$T/send.err"
 		rc_s=$?
 		etp_wait_pid "$pid" 20
@@ -179,7 +181,7 @@ xfer() {
 		etp_bg "${b[@]}" etp-xfer -q -P "$proto" -t "$limit" -s $B_ADDR -l "$port" \
 			-i "$file" -C >"$T/send.out" 2>"$T/send.err"
 		pid=$!
-		"${a[@]}" etp-xfer -q -P "$proto" -t "$limit" -r 10 -H -x "$bytes" \
+		"${a[@]}" etp-xfer -q -P "$proto" -t "$limit" -r 60 -H -x "$bytes" \
 			$B_ADDR "$port" >"$T/recv.out" 2>"$T/recv.err"
 		rc_r=$?
 		etp_wait_pid "$pid" 20
