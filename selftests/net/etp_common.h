@@ -243,18 +243,25 @@ static inline int etp_private_netns(void)
 }
 
 /* Write @val to /proc/sys/net/etp/@name (this namespace). */
-static inline int etp_sysctl_set(const char *name, const char *val)
+/* Write @val to the file @path (a sysctl, say); 0 when all of it went. */
+static inline int etp_write_file(const char *path, const char *val)
 {
-	char path[128];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/etp/%s", name);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -1;
 	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
 	close(fd);
 	return ret;
+}
+
+static inline int etp_sysctl_set(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/proc/sys/net/etp/%s", name);
+	return etp_write_file(path, val);
 }
 
 static inline long long etp_sysctl_get(const char *name)

@@ -45,18 +45,6 @@ static struct saved saved[] = {
 	{ .path = "/proc/sys/net/etp/rto_max_ms" },
 };
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /* ETP's "memory" (pages) and "press" columns of /proc/net/protocols. */
 static long proto_memory(bool *press)
 {
@@ -143,7 +131,7 @@ FIXTURE_TEARDOWN(mem)
 		close(self->s[p]);
 	}
 	for (i = 0; i < ARRAY_SIZE(saved); i++)
-		write_str(saved[i].path, saved[i].val);
+		etp_write_file(saved[i].path, saved[i].val);
 }
 
 /* Senders fill what they may for FILL_MS; track the module's memory. */
@@ -193,7 +181,7 @@ TEST_F_TIMEOUT(mem, module_memory_bounded_then_streams_complete_then_freed, 240)
 		EXPECT_LE(self->max_pages, bound);
 		EXPECT_LT(self->pressures, etp_stat("MemoryPressures"));
 		/* Lift the limit: every stream must then complete. */
-		ASSERT_EQ(0, write_str(saved[0].path, saved[0].val));
+		ASSERT_EQ(0, etp_write_file(saved[0].path, saved[0].val));
 	} else {
 		/* Without the low limit the same load takes far more. */
 		EXPECT_GT(self->max_pages, 2 * bound);
