@@ -47,23 +47,7 @@ die() { log "$*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, writes $ETP_CACHE)"
 
-pkg_installed() {
-	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-
-install_packages() {
-	local p missing=()
-
-	for p in "${PACKAGES[@]}"; do
-		pkg_installed "$p" || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >&2
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-}
+. "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
 
 # The newest linux-headers-6.12.*-amd64 tree names the kernel we build for and boot.
 pick_kernel() {
@@ -146,7 +130,7 @@ mkdir -p "$ETP_CACHE"
 exec 9>"$ETP_CACHE/.deps.lock"
 flock 9
 
-install_packages
+install_packages "${PACKAGES[@]}"
 pick_kernel
 extract_ksft
 write_env

@@ -36,19 +36,7 @@ die() { log "$*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, writes $ETP_CACHE)"
 
-install_packages() {
-	local p missing=()
-
-	for p in "${PACKAGES[@]}"; do
-		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] ||
-			missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >&2
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-}
+. "$HERE/packages.sh"
 
 print_env() {
 	local kver
@@ -104,7 +92,7 @@ check_config() {
 mkdir -p "$ETP_CACHE"
 exec 9>"$ETP_CACHE/.sankernel.lock"
 flock 9
-install_packages
+install_packages "${PACKAGES[@]}"
 [ -r "$SRC_TAR" ] || die "$SRC_TAR missing (package $SRC_PKG)"
 key=$( {
 	dpkg-query -W -f='${Version}\n' "$SRC_PKG"
