@@ -68,6 +68,7 @@
 #   ETP_VM_MEM         MiB of RAM per VM (1024)
 #   ETP_VM_SMP         vCPUs per VM (single VM: 2, two-VM: 1 each)
 #   ETP_QEMU_ACCEL     QEMU accelerator (tcg; nested KVM does not work on the CI machines)
+#   ETP_KERNEL_ARGS    more guest kernel arguments, for debugging (e.g. slub_debug=FZPU)
 #   ETP_KERNEL         "debian" (default) or "sanitizer" (what the sanitizer command sets)
 #   ETP_RESULTS        keep the guests' results (TAP per test, dmesg, console logs) in this
 #                      directory instead of a temp dir removed at exit
@@ -95,6 +96,7 @@ fi
 ACCEL=${ETP_QEMU_ACCEL:-tcg}
 # loglevel=5 keeps warnings (a WARN splat) on the console and drops the info chatter.
 CMDLINE="console=ttyS0 rdinit=/init panic_on_warn=1 oops=panic panic=-1 loglevel=5 edd=off"
+CMDLINE+=${ETP_KERNEL_ARGS:+ $ETP_KERNEL_ARGS}
 # Modules the initramfs needs to mount 9p, in load order (built into the sanitizer kernel).
 INITRAMFS_MODULES="netfs 9pnet 9pnet_virtio 9p"
 # The sanitizer kernel's own modules, shared with its guests as /lib/modules.
