@@ -234,12 +234,19 @@ etp_wait_file() {
 # --- sysctls and /proc ---------------------------------------------------
 
 # etp_sysctl NS NAME VALUE: set net.etp.NAME in namespace NS ("" = current).
+# A value the kernel refuses ends the test program (or the subshell of the
+# test it is in) with a failure: a test that runs with other settings than
+# it believes proves nothing.
 etp_sysctl() {
+	local f=/proc/sys/net/etp/$2
+
 	if [ -n "$1" ]; then
-		ip netns exec "$1" sh -c "echo $3 > /proc/sys/net/etp/$2"
+		ip netns exec "$1" sh -c "echo '$3' >$f" && return 0
 	else
-		echo "$3" >"/proc/sys/net/etp/$2"
+		echo "$3" >"$f" && return 0
 	fi
+	etp_log "cannot set net.etp.$2 to $3${1:+ in netns $1}"
+	exit "$KSFT_FAIL"
 }
 
 # etp_stat NS NAME: a counter from /proc/net/etp_stat of namespace NS.

@@ -47,12 +47,13 @@ if ! etp_ns_add "$C" "$S" || ! etp_veth "$C" $CA "$S" $SA; then
 	exit "$KSFT_SKIP"
 fi
 # Retransmissions every 200-400 ms, so a released drop resolves quickly,
-# and enough of them (200, about 80 s) that a slow emulator (the sanitizer
-# kernel runs several times slower) does not run a held connection out of
-# retries; a TIME_WAIT of 2 * 4 s outlives the steps that need it.
+# and enough of them (120, about 48 s; the most is 127) that a slow
+# emulator (the sanitizer kernel runs several times slower) does not run a
+# held connection out of retries; a TIME_WAIT of 2 * 4 s outlives the steps
+# that need it.
 for ns in "$C" "$S"; do
 	etp_sysctl "$ns" rto_max_ms 400
-	etp_sysctl "$ns" retries 200
+	etp_sysctl "$ns" retries 120
 	etp_sysctl "$ns" msl_ms 4000
 done
 TRACING=yes
