@@ -49,11 +49,13 @@ fi
 # Retransmissions every 200-400 ms, so a released drop resolves quickly,
 # and enough of them (120, about 48 s; the most is 127) that a slow
 # emulator (the sanitizer kernel runs several times slower) does not run a
-# held connection out of retries; a TIME_WAIT of 2 * 4 s outlives the steps
-# that need it.
+# held connection out of retries; orphan_retries too, since the server's
+# etpcat closes its socket in LAST_ACK; a TIME_WAIT of 2 * 4 s outlives the
+# steps that need it.
 for ns in "$C" "$S"; do
 	etp_sysctl "$ns" rto_max_ms 400
 	etp_sysctl "$ns" retries 120
+	etp_sysctl "$ns" orphan_retries 120
 	etp_sysctl "$ns" msl_ms 4000
 done
 TRACING=yes
