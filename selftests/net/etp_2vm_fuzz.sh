@@ -17,7 +17,7 @@
 #   |   predictions                |                 |   during the fuzz            |
 #   +------------------------------+                 +------------------------------+
 #
-# b sends ETP_FUZZ_COUNT (default 20000) segments with ETP_FUZZ_SEED
+# b sends ETP_FUZZ_COUNT (default 100000) segments with ETP_FUZZ_SEED
 # (default: fresh, printed) while it sends a 4 MiB file to a; victim A,
 # which got only malformed segments, must be untouched (etp_fuzz checks
 # it through a's echo). b then sends its per-counter predictions to a over
@@ -36,7 +36,7 @@ etp_init
 T=$ETP_TMP
 BARRIER=25470
 SEED=${ETP_FUZZ_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
-COUNT=${ETP_FUZZ_COUNT:-20000}
+COUNT=${ETP_FUZZ_COUNT:-100000}
 COUNTERS="InShortHeader InBadDoff InCsumErrors InBadFlags InBadOptions"
 
 # a must leave with the module loaded, whatever failed.
@@ -70,13 +70,13 @@ val() { awk -v c="$2" '$1 == c { print $2 }' "$1"; }
 # subshells, which cannot wait for them).
 start_target() {
 	stats >"$T/before"
-	etp_fuzz -l "$LOCAL:7480" -t 280 -r "$T/ready" >"$T/sink.out" 2>&1 &
+	etp_fuzz -l "$LOCAL:7480" -t 700 -r "$T/ready" >"$T/sink.out" 2>&1 &
 	SINK=$!
 	ETP_PIDS+=("$SINK")
-	(etp-xfer -q -t 240 -s "$LOCAL" -l 7481 -x 4M -H -o "$T/file" >"$T/xfer.out" 2>&1
+	(etp-xfer -q -t 600 -s "$LOCAL" -l 7481 -x 4M -H -o "$T/file" >"$T/xfer.out" 2>&1
 	 echo $? >"$T/xfer.rc") &
 	ETP_PIDS+=($!)
-	(etp-xfer -q -P tcp -t 240 -s "$LOCAL" -l 7482 -o "$T/pred" -H >/dev/null 2>&1
+	(etp-xfer -q -P tcp -t 600 -s "$LOCAL" -l 7482 -o "$T/pred" -H >/dev/null 2>&1
 	 echo $? >"$T/pred.rc") &
 	ETP_PIDS+=($!)
 	etp_wait_file 10 "$T/ready"
@@ -88,7 +88,7 @@ t_target() {
 	[ -s "$T/ready" ] || etp_fail_msg "echo server did not start" || return 1
 	echo "rp_filter all/eth0: $(cat /proc/sys/net/ipv4/conf/all/rp_filter)/$(cat /proc/sys/net/ipv4/conf/eth0/rp_filter)"
 	# b fuzzes now, and comes back when its predictions are sent.
-	etp_2vm_barrier 25478 240 || etp_fail_msg "b did not finish" || return 1
+	etp_2vm_barrier 25478 600 || etp_fail_msg "b did not finish" || return 1
 	etp_wait_file 60 "$T/xfer.rc"
 	cat "$T/xfer.out"
 	[ "$(cat "$T/xfer.rc" 2>/dev/null)" = 0 ] ||
@@ -135,12 +135,12 @@ t_attacker() {
 
 	head -c $((4 << 20)) /dev/urandom >"$T/file"
 	echo "file: $(sha256sum "$T/file" | cut -d' ' -f1)"
-	etp-xfer -q -t 240 -r 30 -i "$T/file" -C "$PEER" 7481 >"$T/xfer.out" 2>&1 &
+	etp-xfer -q -t 600 -r 30 -i "$T/file" -C "$PEER" 7481 >"$T/xfer.out" 2>&1 &
 	local xfer=$!
 	ETP_PIDS+=("$xfer")
 	etp_fuzz -d "$PEER" -p 7480 -s "$SEED" -n "$COUNT" -F 10.99 -P "$T/pred"
 	rc=$?
-	etp_wait_pid "$xfer" 200
+	etp_wait_pid "$xfer" 600
 	xrc=$?
 	cat "$T/xfer.out"
 	echo "$xrc" >"$T/xfer.rc"
