@@ -242,7 +242,6 @@ static inline int etp_private_netns(void)
 	return ret;
 }
 
-/* Write @val to /proc/sys/net/etp/@name (this namespace). */
 /* Write @val to the file @path (a sysctl, say); 0 when all of it went. */
 static inline int etp_write_file(const char *path, const char *val)
 {
@@ -256,6 +255,7 @@ static inline int etp_write_file(const char *path, const char *val)
 	return ret;
 }
 
+/* Write @val to /proc/sys/net/etp/@name (this namespace). */
 static inline int etp_sysctl_set(const char *name, const char *val)
 {
 	char path[128];
