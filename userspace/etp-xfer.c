@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -44,6 +45,12 @@ static const char *prog = "etp-xfer";
 static bool quiet;
 static int proto = IPPROTO_ETP;
 static double deadline;		/* CLOCK_MONOTONIC seconds */
+
+/* Only --help is long; every other option has its one letter. */
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* What the connection looked like when a transfer went wrong. */
 static void print_info(int fd)
@@ -94,7 +101,7 @@ static void usage(FILE *f)
 		"  -c SECS     limit for one connect attempt (default 5)\n"
 		"  -t SECS     give up after SECS in total (default 300)\n"
 		"  -q          print only the result lines\n"
-		"  -h          print this help\n"
+		"  -h          print this help (also --help)\n"
 		"\n"
 		"Result lines on stdout:\n"
 		"  sent BYTES sha256 HEX\n"
@@ -401,7 +408,8 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
-	while ((opt = getopt(argc, argv, "hls:p:P:i:n:S:o:x:EeHCr:c:t:q")) != -1) {
+	while ((opt = getopt_long(argc, argv, "hls:p:P:i:n:S:o:x:EeHCr:c:t:q",
+				  long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h': usage(stdout); return 0;
 		case 'l': listen_mode = true; break;
@@ -439,7 +447,10 @@ int main(int argc, char **argv)
 		case 't': total = parse_secs(optarg); break;
 		case 'q': quiet = true; break;
 		default:
-			if (optopt && strchr("hls:p:P:i:n:S:o:x:EeHCr:c:t:q", optopt))
+			if (!optopt || !strncmp(argv[optind - 1], "--", 2))
+				fprintf(stderr, "%s: invalid option %s\n",
+					prog, argv[optind - 1]);
+			else if (strchr("hls:p:P:i:n:S:o:x:EeHCr:c:t:q", optopt))
 				fprintf(stderr, "%s: option -%c needs an argument\n",
 					prog, optopt);
 			else

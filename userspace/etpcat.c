@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -56,7 +57,7 @@ static void usage(FILE *f)
 		"  -w SECS   give up if connect (or, with -l, accept) takes longer\n"
 		"  -T        use TCP instead of ETP (for comparison)\n"
 		"  -v        print connection events and ETP state to stderr\n"
-		"  -h        print this help\n"
+		"  -h        print this help (also --help)\n"
 		"\n"
 		"Exit status:\n"
 		"  0  both directions closed cleanly\n"
@@ -137,6 +138,12 @@ static const char *state_name(int state)
 }
 
 static int proto = IPPROTO_ETP;
+
+/* Only --help is long; every other option has its one letter. */
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* With -v, a one-line summary of getsockopt(ETP_INFO). */
 static void log_info(int fd, const char *when)
@@ -422,7 +429,8 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
-	while ((opt = getopt(argc, argv, "hls:p:w:Tv")) != -1) {
+	while ((opt = getopt_long(argc, argv, "hls:p:w:Tv", long_opts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
@@ -455,7 +463,10 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			if (optopt && strchr("hls:p:w:Tv", optopt))
+			if (!optopt || !strncmp(argv[optind - 1], "--", 2))
+				fprintf(stderr, "%s: invalid option %s\n",
+					prog, argv[optind - 1]);
+			else if (strchr("hls:p:w:Tv", optopt))
 				fprintf(stderr, "%s: option -%c needs an argument\n",
 					prog, optopt);
 			else

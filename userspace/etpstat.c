@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -46,6 +47,12 @@
 #define MAX_COUNTERS	128
 
 static const char *prog = "etpstat";
+
+/* Only --help is long; every other option has its one letter. */
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 static const char *const state_names[] = {
 	[ETP_ESTABLISHED] = "ESTABLISHED", [ETP_SYN_SENT] = "SYN_SENT",
@@ -103,7 +110,7 @@ static void usage(FILE *f)
 		"  -w SECS   clear the screen and print again every SECS seconds\n"
 		"            until interrupted (with -c: with the change since the\n"
 		"            last refresh)\n"
-		"  -h        print this help\n"
+		"  -h        print this help (also --help)\n"
 		"\n"
 		"Columns: State, Recv-Q and Send-Q (bytes not yet read, bytes not yet\n"
 		"acknowledged; for a listener: connections waiting in accept() and\n"
@@ -497,7 +504,8 @@ int main(int argc, char **argv)
 	int opt, st;
 
 	opterr = 0;
-	while ((opt = getopt(argc, argv, ":hicaHs:p:w:")) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hicaHs:p:w:", long_opts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
@@ -531,6 +539,8 @@ int main(int argc, char **argv)
 		case ':':
 			die_usage("option -%c needs an argument", optopt);
 		default:
+			if (!optopt || !strncmp(argv[optind - 1], "--", 2))
+				die_usage("invalid option %s", argv[optind - 1]);
 			die_usage("invalid option -%c", optopt);
 		}
 	}
