@@ -16,7 +16,6 @@
 #include <net/route.h>
 #include <net/xfrm.h>
 #include <net/checksum.h>
-#include <linux/unaligned.h>
 #include "etp.h"
 #include "trace.h"
 

@@ -11,8 +11,6 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/checksum.h>
-#include <net/proto_memory.h>
-#include <linux/unaligned.h>
 #include "etp.h"
 #include "trace.h"
 

@@ -52,7 +52,7 @@ static void etp_proc_show_sock(struct seq_file *seq, int sl, struct sock *sk)
 		   inet->inet_daddr, ntohs(inet->inet_dport), state, txq, rxq,
 		   timer, timer ? jiffies_delta_to_clock_t(expires - jiffies) : 0,
 		   ep->retries,
-		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)), 0,
+		   from_kuid_munged(seq_user_ns(seq), sk_uid(sk)), 0,
 		   sock_i_ino(sk));
 	if (state == TCP_LISTEN)
 		seq_puts(seq, " 0 0 0 0 0 0 0 0 0 0");

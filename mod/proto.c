@@ -533,6 +533,8 @@ out_err:
 	return NULL;
 }
 
+ETP_PROTO_ACCEPT(etp_accept)
+
 static int etp_inet_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
@@ -860,6 +862,8 @@ static int etp_ioctl(struct sock *sk, int cmd, int *karg)
 	return 0;
 }
 
+ETP_PROTO_IOCTL(etp_ioctl)
+
 static void etp_get_info(struct sock *sk, struct etp_info *info)
 {
 	const struct etp_sock *ep = etp_sk(sk);
@@ -971,8 +975,8 @@ struct proto etp_prot = {
 	.close			= etp_close,
 	.connect		= etp_v4_connect,
 	.disconnect		= etp_disconnect,
-	.accept			= etp_accept,
-	.ioctl			= etp_ioctl,
+	.accept			= etp_proto_accept(etp_accept),
+	.ioctl			= etp_proto_ioctl(etp_ioctl),
 	.init			= etp_init_sock,
 	.destroy		= etp_destroy_sock,
 	.shutdown		= etp_shutdown,

@@ -62,6 +62,7 @@ static const struct ctl_table etp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_TWO,
 	},
+	{ }	/* the end, for kernels before 6.6 (compat.h) */
 };
 
 int etp_sysctl_register(struct net *net)
@@ -75,11 +76,11 @@ int etp_sysctl_register(struct net *net)
 	if (!table)
 		return -ENOMEM;
 
-	for (i = 0; i < ARRAY_SIZE(etp_sysctl_template); i++)
+	for (i = 0; i < ARRAY_SIZE(etp_sysctl_template) - 1; i++)
 		table[i].data = (char *)en + (uintptr_t)table[i].data;
 
 	en->sysctl_hdr = register_net_sysctl_sz(net, "net/etp", table,
-						ARRAY_SIZE(etp_sysctl_template));
+						ARRAY_SIZE(etp_sysctl_template) - 1);
 	if (!en->sysctl_hdr) {
 		kfree(table);
 		return -ENOMEM;
@@ -102,13 +103,14 @@ static struct ctl_table etp_global_sysctl[] = {
 		.proc_handler	= proc_doulongvec_minmax,
 		.extra1		= &etp_mem_min,
 	},
+	{ }	/* the end, for kernels before 6.6 (compat.h) */
 };
 
 int etp_sysctl_global_register(void)
 {
 	etp_global_hdr = register_net_sysctl_sz(&init_net, "net/etp",
 						etp_global_sysctl,
-						ARRAY_SIZE(etp_global_sysctl));
+						ARRAY_SIZE(etp_global_sysctl) - 1);
 	return etp_global_hdr ? 0 : -ENOMEM;
 }
 

@@ -127,7 +127,7 @@ TRACE_EVENT(etp_state_change,
 			   __entry->dport = ntohs(sk->sk_dport);
 			   __entry->oldstate = oldstate;
 			   __entry->newstate = newstate;
-			   __assign_str(reason);),
+			   etp_assign_str(reason, reason);),
 	    TP_printk("%pI4:%u %pI4:%u %s -> %s (%s)",
 		      __entry->saddr, __entry->sport, __entry->daddr,
 		      __entry->dport, etp_show_state(__entry->oldstate),
@@ -154,7 +154,7 @@ TRACE_EVENT(etp_timer,
 			   __entry->rto_us = rto_us;
 			   __entry->backoff = backoff;
 			   __entry->state = sk->sk_state;
-			   __assign_str(timer);),
+			   etp_assign_str(timer, timer);),
 	    TP_printk("%pI4:%u %pI4:%u timer=%s state=%s rto_us=%u backoff=%u",
 		      __entry->saddr, __entry->sport, __entry->daddr,
 		      __entry->dport, __get_str(timer),
