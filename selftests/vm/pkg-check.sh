@@ -19,9 +19,10 @@
 #   dkms add; dkms build for each KVER (etp.ko's vermagic names KVER); dkms remove;
 #   dpkg-buildpackage -b without network (in a namespace with only loopback), and that
 #   it leaves nothing but ignored files; apt-get install of both .debs; etp.ko installed
-#   for each KVER that etp-dkms's postinst built for; --help of each tool in /usr/bin;
-#   man etp, man etpcat and the installed pages through man --warnings; etp.lua in
-#   Wireshark's global Lua plugin folder, loaded by tshark; purge; nothing left.
+#   for each KVER that etp-dkms's postinst built for; the kernel-upgrade hook rebuilding
+#   it after dkms unbuild; --help of each program etp-tools installs; man etp, man etpcat
+#   and every installed page through man --warnings; etp.lua in Wireshark's global Lua
+#   plugin folder, loaded by tshark; purge; nothing left.
 # "# " lines are diagnostics (what etp-dkms's postinst said about the running kernel,
 # the end of a failing log); progress goes to stderr. The last line is "1..N"; the exit
 # status is non-zero when a check failed.
@@ -234,6 +235,12 @@ postinst_notes() {
 		"$LOGS/apt-install.log" | sed 's/^/# etp-dkms postinst: /' || true
 }
 
+# etp_installed_for KVER: DKMS has etp installed for KVER and modinfo finds it there.
+etp_installed_for() {
+	dkms status -m etp -v "$VER" -k "$1" 2>/dev/null | grep -q ': installed' &&
+		modinfo -k "$1" -n etp 2>/dev/null | grep -q "^/lib/modules/$1/updates/dkms/"
+}
+
 install_packages_check() {
 	local k built
 
@@ -254,9 +261,9 @@ install_packages_check() {
 	for k in "${KVERS[@]}"; do
 		if ! grep -qwF -- "$k" <<<"$built"; then
 			skip "etp-dkms installed etp.ko for $k" "its postinst did not build for $k"
-		elif dkms status -m etp -v "$VER" -k "$k" 2>/dev/null | grep -q ': installed' &&
-		     modinfo -k "$k" -n etp 2>/dev/null | grep -q "^/lib/modules/$k/updates/dkms/"; then
+		elif etp_installed_for "$k"; then
 			ok "etp-dkms installed etp.ko for $k"
+			[ -n "$HOOK_KVER" ] || HOOK_KVER=$k
 		else
 			not_ok "etp-dkms installed etp.ko for $k"
 			dkms status -m etp 2>/dev/null | sed 's/^/# /'
@@ -264,15 +271,43 @@ install_packages_check() {
 	done
 }
 
-tools_checks() {
-	local t
+# A kernel upgrade runs /etc/kernel/postinst.d/dkms NEWKVER, which builds and installs
+# every AUTOINSTALL module for it: undo etp's build for one kernel and run that hook.
+HOOK_KVER=
+autoinstall_check() {
+	local k=$HOOK_KVER desc
 
-	for t in etpcat etp-xfer etpstat etptrace; do
-		if "/usr/bin/$t" --help >"$LOGS/help-$t.log" 2>&1 &&
+	desc="after dkms unbuild, the kernel hook /etc/kernel/postinst.d/dkms rebuilds etp.ko"
+	if [ -z "$k" ]; then
+		skip "$desc" "etp was installed for none of the kernels given"
+		return
+	fi
+	log "dkms unbuild and the kernel hook for $k"
+	dkms unbuild -m etp -v "$VER" -k "$k" >"$LOGS/dkms-unbuild.log" 2>&1 || true
+	if etp_installed_for "$k"; then
+		not_ok "$desc for $k (dkms unbuild left it installed)"
+		return
+	fi
+	/etc/kernel/postinst.d/dkms "$k" >"$LOGS/kernel-hook.log" 2>&1 || true
+	if etp_installed_for "$k"; then
+		ok "$desc for $k (AUTOINSTALL)"
+	else
+		not_ok "$desc for $k (AUTOINSTALL)"
+		diag "$LOGS/kernel-hook.log"
+	fi
+}
+
+# Every program etp-tools puts in /usr/bin, PROGS of userspace/Makefile and etptrace.
+tools_checks() {
+	local f t
+
+	for f in $(dpkg -L etp-tools | grep '^/usr/bin/.'); do
+		t=$(basename "$f")
+		if "$f" --help >"$LOGS/help-$t.log" 2>&1 &&
 		   grep -qi '^usage: ' "$LOGS/help-$t.log"; then
-			ok "/usr/bin/$t --help prints usage and exits 0"
+			ok "$f --help prints usage and exits 0"
 		else
-			not_ok "/usr/bin/$t --help prints usage and exits 0"
+			not_ok "$f --help prints usage and exits 0"
 			diag "$LOGS/help-$t.log" 5
 		fi
 	done
@@ -293,9 +328,8 @@ man_checks() {
 		test "$(man -w etp 2>/dev/null)" = /usr/share/man/man7/etp.7.gz
 	check "man etp renders etp(7) without warnings" man_ok 7 etp
 	check "man etpcat renders etpcat(1) without warnings" man_ok 1 etpcat
-	for page in man1/etpcat.1 man1/etp-xfer.1 man7/etp.7 man8/etpstat.8 man8/etptrace.8; do
-		check "man -l /usr/share/man/$page.gz renders without warnings" \
-			man_ok -l "/usr/share/man/$page.gz"
+	for page in $(dpkg -L etp-tools | grep '^/usr/share/man/man./.'); do
+		check "man -l $page renders without warnings" man_ok -l "$page"
 	done
 }
 
@@ -352,6 +386,7 @@ dkms_checks
 build_packages
 if [ -n "$DEB_DKMS" ]; then
 	install_packages_check
+	autoinstall_check
 	tools_checks
 	man_checks
 	wireshark_checks
