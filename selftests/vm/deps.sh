@@ -5,7 +5,10 @@
 #
 # 1. Installs the Debian packages the build, the VMs and the tests need (apt runs only
 #    when one of them is missing, so a second run costs well under a second).
-# 2. Picks the guest/build kernel: the newest /usr/src/linux-headers-6.12.*-amd64.
+# 2. Picks the guest/build kernels: the newest /usr/src/linux-headers-6.12.*-amd64 and the
+#    newest /usr/src/linux-headers-6.1.*-amd64 (linux-headers-6.12-amd64 and
+#    linux-headers-amd64 bring them), and installs each one's image when it is missing
+#    (linux-image-KVER-unsigned: linux-headers-amd64 pulls no image).
 # 3. Extracts the kselftest framework and checkpatch.pl from Debian's linux-source-6.12
 #    tarball into a cache (once per linux-source version; ~15 s the first time).
 # 4. Writes ${ETP_CACHE}/env.sh and prints it on stdout, so callers can do either
@@ -14,16 +17,23 @@
 #
 # Environment:
 #   ETP_CACHE   cache directory (default /var/cache/etp)
-#   ETP_KVER    use this kernel version instead of the newest 6.12 headers found
+#   ETP_KVER    use this kernel version instead of the newest 6.12 headers found (its
+#               headers must be installed)
 #
 # Variables in env.sh:
-#   KVER        kernel version string, e.g. 6.12.NNN+deb12-amd64
-#   KDIR        kernel build tree (/usr/src/linux-headers-$KVER), for make KDIR=
-#   VMLINUZ     the guest kernel image (/boot/vmlinuz-$KVER)
-#   MODDIR      the guest kernel's modules (/lib/modules/$KVER)
+#   KVER        6.12 kernel version string, e.g. 6.12.NNN+deb12-amd64 (or ETP_KVER)
+#   KDIR        its build tree (/usr/src/linux-headers-$KVER), for make KDIR=
+#   VMLINUZ     its image, the guest kernel (/boot/vmlinuz-$KVER)
+#   MODDIR      its modules (/lib/modules/$KVER)
+#   KVER_61, KDIR_61, VMLINUZ_61, MODDIR_61
+#               the same for the 6.1 kernel, e.g. 6.1.0-NN-amd64
+#   KVERS       every kernel above, newest series first: "$KVER $KVER_61"
 #   KSFT        directory holding kselftest_harness.h, kselftest.h and kselftest/
 #   CHECKPATCH  checkpatch.pl (spelling.txt and const_structs.checkpatch beside it)
 #   ETP_CACHE   the cache directory itself
+#
+# For any kernel K in KVERS, the build tree is /usr/src/linux-headers-K, the image
+# /boot/vmlinuz-K and the modules /lib/modules/K (K is also its `uname -r`).
 
 set -euo pipefail
 
@@ -35,8 +45,9 @@ SRC_TAR=/usr/src/linux-source-6.12.tar.xz
 # decodes with the other. wireshark-common's debconf question (may non-root users
 # capture?) does not stop the install: DEBIAN_FRONTEND=noninteractive takes its
 # default, no; the tests capture as root.
+# linux-headers-amd64 is bookworm's default kernel series, 6.1.
 PACKAGES=(
-	linux-headers-6.12-amd64 linux-source-6.12
+	linux-headers-6.12-amd64 linux-headers-amd64 linux-source-6.12
 	make gcc libc6-dev bc sparse perl
 	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 	iproute2 nftables iputils-ping procps socat python3 python3-scapy tshark
@@ -49,32 +60,41 @@ die() { log "$*"; exit 1; }
 
 . "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
 
-# The newest linux-headers-6.12.*-amd64 tree names the kernel we build for and boot.
-pick_kernel() {
+# newest_kernel SERIES: the version of the newest /usr/src/linux-headers-SERIES.*-amd64
+# tree (the "." keeps 6.1 from matching 6.12).
+newest_kernel() {
 	local d
 
-	if [ -n "${ETP_KVER:-}" ]; then
-		KVER=$ETP_KVER
-	else
-		d=$(find /usr/src -maxdepth 1 -name 'linux-headers-6.12.*-amd64' -printf '%f\n' |
-		    sort -V | tail -n 1)
-		[ -n "$d" ] || die "no /usr/src/linux-headers-6.12.*-amd64 (is linux-headers-6.12-amd64 installed?)"
-		KVER=${d#linux-headers-}
-	fi
-	KDIR=/usr/src/linux-headers-$KVER
-	VMLINUZ=/boot/vmlinuz-$KVER
-	MODDIR=/lib/modules/$KVER
+	d=$(find /usr/src -maxdepth 1 -name "linux-headers-$1.*-amd64" -printf '%f\n' |
+	    sort -V | tail -n 1)
+	[ -n "$d" ] || die "no /usr/src/linux-headers-$1.*-amd64 (is $2 installed?)"
+	echo "${d#linux-headers-}"
+}
 
-	# The headers metapackage pulls the matching image, but a machine may have kept old
-	# headers around after removing the image: install it again.
-	if [ ! -r "$VMLINUZ" ] || [ ! -e "$MODDIR/modules.dep" ]; then
-		log "installing linux-image-$KVER"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "linux-image-$KVER" >&2 ||
-			die "cannot install linux-image-$KVER"
+# need_kernel KVER: its build tree, image and modules are there. 6.12's headers pull its
+# image, 6.1's do not (and a machine may have kept old headers around after removing the
+# image): install the image when it is missing. The unsigned image is the same kernel without
+# the Secure Boot signature, which QEMU's -kernel does not need.
+need_kernel() {
+	local k=$1 p
+
+	if [ ! -r "/boot/vmlinuz-$k" ] || [ ! -e "/lib/modules/$k/modules.dep" ]; then
+		p=linux-image-$k-unsigned
+		apt-cache show "$p" >/dev/null 2>&1 || p=linux-image-$k
+		log "installing $p"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+			--no-install-recommends "$p" >&2 || die "cannot install $p"
 	fi
-	[ -d "$KDIR" ] || die "$KDIR missing"
-	[ -r "$VMLINUZ" ] || die "$VMLINUZ missing"
-	[ -e "$MODDIR/modules.dep" ] || die "$MODDIR/modules.dep missing"
+	[ -d "/usr/src/linux-headers-$k" ] || die "/usr/src/linux-headers-$k missing"
+	[ -r "/boot/vmlinuz-$k" ] || die "/boot/vmlinuz-$k missing"
+	[ -e "/lib/modules/$k/modules.dep" ] || die "/lib/modules/$k/modules.dep missing"
+}
+
+pick_kernels() {
+	KVER=${ETP_KVER:-$(newest_kernel 6.12 linux-headers-6.12-amd64)} || exit 1
+	KVER_61=$(newest_kernel 6.1 linux-headers-amd64) || exit 1
+	need_kernel "$KVER"
+	need_kernel "$KVER_61"
 }
 
 # Only the few files the selftests and the style check need come out of the 150 MB tarball.
@@ -115,9 +135,19 @@ write_env() {
 		echo "# Written by selftests/vm/deps.sh; source it."
 		printf 'export ETP_CACHE=%q\n' "$ETP_CACHE"
 		printf 'export KVER=%q\n' "$KVER"
-		printf 'export KDIR=%q\n' "$KDIR"
-		printf 'export VMLINUZ=%q\n' "$VMLINUZ"
-		printf 'export MODDIR=%q\n' "$MODDIR"
+		printf 'export KDIR=%q\n' "/usr/src/linux-headers-$KVER"
+		printf 'export VMLINUZ=%q\n' "/boot/vmlinuz-$KVER"
+		printf 'export MODDIR=%q\n' "/lib/modules/$KVER"
+		printf 'export KVER_61=%q\n' "$KVER_61"
+		printf 'export KDIR_61=%q\n' "/usr/src/linux-headers-$KVER_61"
+		printf 'export VMLINUZ_61=%q\n' "/boot/vmlinuz-$KVER_61"
+		printf 'export MODDIR_61=%q\n' "/lib/modules/$KVER_61"
+		# (ETP_KVER may name the 6.1 kernel itself.)
+		if [ "$KVER" = "$KVER_61" ]; then
+			printf 'export KVERS=%q\n' "$KVER"
+		else
+			printf 'export KVERS=%q\n' "$KVER $KVER_61"
+		fi
 		printf 'export KSFT=%q\n' "$KSFT"
 		printf 'export CHECKPATCH=%q\n' "$CHECKPATCH"
 	} >"$env.tmp"
@@ -131,6 +161,6 @@ exec 9>"$ETP_CACHE/.deps.lock"
 flock 9
 
 install_packages "${PACKAGES[@]}"
-pick_kernel
+pick_kernels
 extract_ksft
 write_env

@@ -9,7 +9,8 @@ pkg_installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
 
-# install_packages PACKAGE...: apt-get install those of them that are missing.
+# install_packages PACKAGE...: apt-get install those of them that are missing. Another
+# apt or dpkg run (a package check, an unattended upgrade) is waited for, up to 10 minutes.
 install_packages() {
 	local p missing=()
 
@@ -20,6 +21,7 @@ install_packages() {
 
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >&2
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+	apt-get update -q -o DPkg::Lock::Timeout=600 >&2
+	apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends \
+		"${missing[@]}" >&2
 }
