@@ -825,7 +825,7 @@ static void fill_random(unsigned char *buf, size_t len)
  */
 struct ticker {
 	double every;		/* 0: no reports */
-	double t0, next;
+	double t0, start, next;	/* the interval under way: start to next */
 	uint64_t count, reported;
 	void (*emit)(double start, double end, uint64_t count);
 };
@@ -836,6 +836,7 @@ static void tick_start(struct ticker *t, double every, double t0,
 	memset(t, 0, sizeof(*t));
 	t->every = every;
 	t->t0 = t0;
+	t->start = t0;
 	t->next = t0 + every;
 	t->emit = emit;
 }
@@ -843,24 +844,21 @@ static void tick_start(struct ticker *t, double every, double t0,
 static void tick_check(struct ticker *t, double at)
 {
 	while (t->every && at >= t->next) {
-		t->emit(t->next - t->every - t->t0, t->next - t->t0,
+		t->emit(t->start - t->t0, t->next - t->t0,
 			t->count - t->reported);
 		t->reported = t->count;
+		t->start = t->next;
 		t->next += t->every;
 	}
 }
 
 static void tick_final(struct ticker *t, double at)
 {
-	double start;
-
 	tick_check(t, at);
-	start = t->next - t->every;
 	/* An empty remainder shorter than a tenth of an interval is noise. */
-	if (t->every && at > start &&
-	    (t->count > t->reported || at - start >= t->every / 10))
-		t->emit(start - t->t0, at - t->t0,
-			t->count - t->reported);
+	if (t->every && at > t->start &&
+	    (t->count > t->reported || at - t->start >= t->every / 10))
+		t->emit(t->start - t->t0, at - t->t0, t->count - t->reported);
 	t->reported = t->count;
 	t->every = 0;
 }
