@@ -1724,22 +1724,40 @@ static void client_done(void)
 	}
 }
 
-/* The test must end within END_GRACE (or -t) seconds after -t. */
-static void client_check_grace(const char *what, unsigned int left)
+/*
+ * The client's loop where it counts (bulk -R, rr, crr): each ready data
+ * connection goes to @step, which returns false once that connection is
+ * finished. The test ends when none of the @open is left, and must end
+ * within END_GRACE (or -t) seconds after -t.
+ */
+static void client_run(unsigned int open, bool (*step)(struct conn *c))
 {
 	double grace = cl.p.duration > END_GRACE ? cl.p.duration : END_GRACE;
+	struct epoll_event evs[MAX_EVENTS];
+	struct conn *c;
+	double at;
+	int n, k;
 
-	if (now() >= cl.t_stop + grace)
-		die(EXIT_FAIL, 0, "the test did not end: %u %s still open %.0f s after its end",
-		    left, what, grace);
-}
-
-static int client_timeout(void)
-{
-	double grace = cl.p.duration > END_GRACE ? cl.p.duration : END_GRACE;
-	double at = now() < cl.t_stop ? cl.t_stop : cl.t_stop + grace;
-
-	return sooner(ms_until(at), tick_timeout(&cl.tick));
+	tick_start(&cl.tick, cl.p.interval, cl.t0, client_emit);
+	while (open) {
+		at = now() < cl.t_stop ? cl.t_stop : cl.t_stop + grace;
+		if (now() >= cl.t_stop + grace)
+			die(EXIT_FAIL, 0, "the test did not end: %u connections still open %.0f s after its end",
+			    open, grace);
+		n = client_wait(evs, sooner(ms_until(at), tick_timeout(&cl.tick)));
+		for (k = 0; k < n; k++) {
+			c = evs[k].data.ptr;
+			if (c == &cl.ctl)
+				client_ctl();
+			else if (!step(c))
+				open--;
+		}
+		tick_check(&cl.tick, now());
+	}
+	cl.t_end = now();
+	tick_final(&cl.tick, cl.t_end);
+	rusage_now(&cl.ru1);
+	client_done();
 }
 
 /* bulk: the client sends for -t seconds, then shuts down its side. */
@@ -1778,45 +1796,31 @@ static void client_bulk_send(void)
 }
 
 /* bulk -R: the client reads each data connection to its end. */
+static bool bulk_receive_step(struct conn *c)
+{
+	ssize_t r = recv(c->fd, cl.rbuf, cl.p.len, 0);
+
+	if (r < 0 && errno != EAGAIN)
+		stream_failed(c, "recv", errno);
+	if (r > 0) {
+		c->bytes_in += r;
+		cl.tick.count += r;
+	}
+	if (r)
+		return true;
+	c->eof = true;
+	c->t_end = now();
+	ep_forget(c);
+	return false;
+}
+
 static void client_bulk_receive(void)
 {
-	struct epoll_event evs[MAX_EVENTS];
-	unsigned int i, open = cl.p.parallel;
-	struct conn *c;
-	ssize_t r;
-	int n, k;
+	unsigned int i;
 
-	tick_start(&cl.tick, cl.p.interval, cl.t0, client_emit);
 	for (i = 0; i < cl.p.parallel; i++)
 		ep_want(&cl.s[i], EPOLLIN);
-	while (open) {
-		client_check_grace("connections", open);
-		n = client_wait(evs, client_timeout());
-		for (k = 0; k < n; k++) {
-			c = evs[k].data.ptr;
-			if (c == &cl.ctl) {
-				client_ctl();
-				continue;
-			}
-			r = recv(c->fd, cl.rbuf, cl.p.len, 0);
-			if (r > 0) {
-				c->bytes_in += r;
-				cl.tick.count += r;
-			} else if (r == 0) {
-				c->eof = true;
-				c->t_end = now();
-				ep_forget(c);
-				open--;
-			} else if (errno != EAGAIN) {
-				stream_failed(c, "recv", errno);
-			}
-		}
-		tick_check(&cl.tick, now());
-	}
-	cl.t_end = now();
-	tick_final(&cl.tick, cl.t_end);
-	rusage_now(&cl.ru1);
-	client_done();
+	client_run(cl.p.parallel, bulk_receive_step);
 }
 
 static void add_latency(double secs)
@@ -1858,58 +1862,44 @@ static void rr_request(struct conn *c)
 	ep_want(c, rr_send(c) ? EPOLLOUT : EPOLLIN);
 }
 
-/* rr: one request outstanding per connection until -t seconds passed. */
+/* rr: the response, then the next request until -t seconds passed. */
+static bool rr_step(struct conn *c)
+{
+	ssize_t r;
+
+	if (c->writing) {
+		if (!rr_send(c))
+			ep_want(c, EPOLLIN);
+		return true;
+	}
+	r = recv(c->fd, cl.rbuf, c->todo, 0);
+	if (r < 0 && errno == EAGAIN)
+		return true;
+	if (r <= 0)
+		stream_failed(c, r ? "recv" : "closed by the server", r ? errno : 0);
+	c->bytes_in += r;
+	c->todo -= r;
+	if (c->todo)
+		return true;
+	c->transactions++;
+	add_latency(now() - c->t_start);
+	if (now() < cl.t_stop) {
+		rr_request(c);
+		return true;
+	}
+	shutdown(c->fd, SHUT_WR);
+	ep_forget(c);
+	return false;
+}
+
+/* rr: one request outstanding per connection. */
 static void client_rr(void)
 {
-	struct epoll_event evs[MAX_EVENTS];
-	unsigned int i, open = cl.p.parallel;
-	struct conn *c;
-	ssize_t r;
-	int n, k;
+	unsigned int i;
 
-	tick_start(&cl.tick, cl.p.interval, cl.t0, client_emit);
 	for (i = 0; i < cl.p.parallel; i++)
 		rr_request(&cl.s[i]);
-	while (open) {
-		client_check_grace("connections", open);
-		n = client_wait(evs, client_timeout());
-		for (k = 0; k < n; k++) {
-			c = evs[k].data.ptr;
-			if (c == &cl.ctl) {
-				client_ctl();
-				continue;
-			}
-			if (c->writing) {
-				if (!rr_send(c))
-					ep_want(c, EPOLLIN);
-				continue;
-			}
-			r = recv(c->fd, cl.rbuf, c->todo, 0);
-			if (r < 0 && errno == EAGAIN)
-				continue;
-			if (r <= 0)
-				stream_failed(c, r ? "recv" : "closed by the server",
-					      r ? errno : 0);
-			c->bytes_in += r;
-			c->todo -= r;
-			if (c->todo)
-				continue;
-			c->transactions++;
-			add_latency(now() - c->t_start);
-			if (now() < cl.t_stop) {
-				rr_request(c);
-				continue;
-			}
-			shutdown(c->fd, SHUT_WR);
-			ep_forget(c);
-			open--;
-		}
-		tick_check(&cl.tick, now());
-	}
-	cl.t_end = now();
-	tick_final(&cl.tick, cl.t_end);
-	rusage_now(&cl.ru1);
-	client_done();
+	client_run(cl.p.parallel, rr_step);
 }
 
 /* crr: a connection that failed is counted, and its slot stops. */
@@ -2002,30 +1992,11 @@ static bool crr_step(struct conn *c)
 /* crr: -P slots, each opening one connection after the other. */
 static void client_crr(void)
 {
-	struct epoll_event evs[MAX_EVENTS];
 	unsigned int i, open = 0;
-	struct conn *c;
-	int n, k;
 
-	tick_start(&cl.tick, cl.p.interval, cl.t0, client_emit);
 	for (i = 0; i < cl.p.parallel; i++)
 		open += crr_start(&cl.s[i]);
-	while (open) {
-		client_check_grace("connections", open);
-		n = client_wait(evs, client_timeout());
-		for (k = 0; k < n; k++) {
-			c = evs[k].data.ptr;
-			if (c == &cl.ctl)
-				client_ctl();
-			else if (!crr_step(c))
-				open--;
-		}
-		tick_check(&cl.tick, now());
-	}
-	cl.t_end = now();
-	tick_final(&cl.tick, cl.t_end);
-	rusage_now(&cl.ru1);
-	client_done();
+	client_run(open, crr_step);
 }
 
 /* ---- the client's report ----------------------------------------------------- */
