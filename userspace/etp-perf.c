@@ -2163,8 +2163,8 @@ static void report_bulk(void)
 	if (json_out)
 		jopen("streams", '[');
 	else
-		printf("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - -\n"
-		       "[ ID]  Interval            Transfer        Bitrate\n");
+		printf("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - -\n%s",
+		       n <= 20 ? "[ ID]  Interval            Transfer        Bitrate\n" : "");
 	for (i = 0; i < n; i++) {
 		b = rev ? cl.s[i].bytes_in : cl.res.in[i];
 		secs = rev ? cl.s[i].t_end - cl.t0 : cl.res.secs_each[i];
