@@ -30,7 +30,7 @@ SA=10.253.9.2
 T=$ETP_TMP
 PORT=5253	# the main server
 PORT_TCP=5254	# a server of TCP tests only, for one test (-1)
-SECS=2		# each measured run
+SECS=1.5	# each measured run
 ktap_print_header
 if ! etp_ns_add "$C" "$S" || ! etp_veth "$C" $CA "$S" $SA; then
 	ktap_skip_all "cannot build the veth topology"
@@ -125,113 +125,122 @@ t_busy() {
 	sleep 0.5
 	etp_ns "$C" etp-perf -T -c $SA -p $PORT -t 1 2>"$T/err"
 	rc=$?
-	etp_wait_pid $pid $((SECS + 60)) || etp_fail_msg "first client: exit $?" || return 1
+	etp_wait_pid $pid 60 || etp_fail_msg "first client: exit $?" || return 1
 	cat "$T/err"
 	[ $rc -eq 1 ] || etp_fail_msg "second client: exit $rc, want 1" || return 1
 	grep -q "refused the test: busy" "$T/err" || etp_fail_msg "unexpected message"
 }
 
-# check_json FILE PROTO MODE REVERSE CONNECTIONS SECS INTERVAL: the fields
-# of the document and their sanity (never a speed).
-check_json() {
+# check_all SPEC...: one python3 for every document (under TCG it starts
+# slowly, /usr being 9p): each SPEC "NAME FILE PROTO MODE REVERSE
+# CONNECTIONS SECS INTERVAL" gets $T/NAME.check, the fields of its document
+# and their sanity (never a speed), last line PASS or FAIL.
+check_all() {
 	python3 - "$@" <<-'EOF'
 	import json, sys
 
-	path, proto, mode, rev, n, secs, ivl = sys.argv[1:]
-	rev, n, secs, ivl = rev == "1", int(n), float(secs), float(ivl)
-	bad = []
+	def check(path, proto, mode, rev, n, secs, ivl):
+	    rev, n, secs, ivl = rev == "1", int(n), float(secs), float(ivl)
+	    bad = []
 
-	def want(cond, what):
-	    if not cond:
-	        bad.append(what)
-	    return cond
+	    def want(cond, what):
+	        if not cond:
+	            bad.append(what)
+	        return cond
 
-	def num(v):
-	    return isinstance(v, (int, float)) and not isinstance(v, bool)
+	    def num(v):
+	        return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-	def test_time(t):
-	    # the test ran its time, and ended (not a speed: a duration)
-	    want(num(t) and secs * 0.9 <= t < secs + 60, "seconds %r for -t %g" % (t, secs))
+	    def test_time(t):
+	        # the test ran its time, and ended (not a speed: a duration)
+	        want(num(t) and secs * 0.9 <= t < secs + 60, "seconds %r for -t %g" % (t, secs))
 
-	try:
 	    d = json.load(open(path))
-	except ValueError as e:
-	    print("FAIL: not JSON: %s" % e)
-	    sys.exit(1)
-	s, e, iv = d["start"], d["end"], d["intervals"]
-	want(s["protocol"] == proto and s["mode"] == mode and s["reverse"] == rev
-	     and s["connections"] == n and s["duration"] == secs, "start: %r" % s)
-	cpu = e["cpu"]
-	for side in "client", "server":
-	    c = cpu[side]
-	    want(all(num(c[k]) and c[k] >= 0 for k in ("user", "system", "seconds"))
-	         and abs(c["user"] + c["system"] - c["seconds"]) < 1e-3
-	         and num(c["seconds_per_mib"]), "cpu.%s: %r" % (side, c))
-	if mode == "bulk":
-	    st, rx, tx = e["streams"], e["receiver"], e["sender"]
-	    want(len(st) == n and sorted(x["id"] for x in st) == list(range(n)),
-	         "%d streams" % len(st))
-	    for x in st:
-	        want(x["bytes"] > 0 and 0 < x["seconds"] < secs + 60
-	             and x["bits_per_second"] > 0, "stream %r" % x)
-	    want(rx["side"] == ("client" if rev else "server")
-	         and tx["side"] == ("server" if rev else "client"), "sides")
-	    want(rx["bytes"] == sum(x["bytes"] for x in st) == tx["bytes"],
-	         "receiver %d, streams %d, sender %d bytes"
-	         % (rx["bytes"], sum(x["bytes"] for x in st), tx["bytes"]))
-	    test_time(rx["seconds"])
-	    want(rx["bits_per_second"] > 0 and tx["bits_per_second"] > 0, "rates")
-	    want(isinstance(tx.get("retransmits"), int) and tx["retransmits"] >= 0,
-	         "sender retransmits %r" % tx.get("retransmits"))
-	    want(num(e["fairness"]) and 0 < e["fairness"] <= 1, "fairness %r" % e["fairness"])
-	    want(e["slowest_bits_per_second"] <= e["median_bits_per_second"]
-	         <= e["fastest_bits_per_second"], "slowest <= median <= fastest")
-	    want(abs(cpu["mib"] - rx["bytes"] / 1048576) < 1e-3, "cpu.mib %r" % cpu["mib"])
-	    total, key = rx["bytes"], "bytes"
-	else:
-	    key = "transactions" if mode == "rr" else "connections"
-	    total = e[key]
-	    want(total > 0, "%s %r" % (key, total))
-	    test_time(e["seconds"])
-	    want(e["per_second"] > 0, "per_second")
-	    want(e["bytes_sent"] == e["bytes_received"] == total * s["length"],
-	         "bytes %r/%r for %d of %d bytes" % (e["bytes_sent"], e["bytes_received"],
-	                                            total, s["length"]))
-	    lat = e["latency_us"]
-	    want(0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["p99"] <= lat["max"]
-	         and lat["min"] <= lat["mean"] <= lat["max"], "latency_us %r" % lat)
+	    s, e, iv = d["start"], d["end"], d["intervals"]
+	    want(s["protocol"] == proto and s["mode"] == mode and s["reverse"] == rev
+	         and s["connections"] == n and s["duration"] == secs, "start: %r" % s)
+	    cpu = e["cpu"]
 	    for side in "client", "server":
-	        want(cpu[side]["us_per_transaction"] >= 0, "cpu.%s per transaction" % side)
-	    if mode == "rr":
-	        want(sum(x["transactions"] for x in e["streams"]) == total
-	             and len(e["streams"]) == n, "streams' transactions")
+	        c = cpu[side]
+	        want(all(num(c[k]) and c[k] >= 0 for k in ("user", "system", "seconds"))
+	             and abs(c["user"] + c["system"] - c["seconds"]) < 1e-3
+	             and num(c["seconds_per_mib"]), "cpu.%s: %r" % (side, c))
+	    if mode == "bulk":
+	        st, rx, tx = e["streams"], e["receiver"], e["sender"]
+	        want(len(st) == n and sorted(x["id"] for x in st) == list(range(n)),
+	             "%d streams" % len(st))
+	        for x in st:
+	            want(x["bytes"] > 0 and 0 < x["seconds"] < secs + 60
+	                 and x["bits_per_second"] > 0, "stream %r" % x)
+	        want(rx["side"] == ("client" if rev else "server")
+	             and tx["side"] == ("server" if rev else "client"), "sides")
+	        want(rx["bytes"] == sum(x["bytes"] for x in st) == tx["bytes"],
+	             "receiver %d, streams %d, sender %d bytes"
+	             % (rx["bytes"], sum(x["bytes"] for x in st), tx["bytes"]))
+	        test_time(rx["seconds"])
+	        want(rx["bits_per_second"] > 0 and tx["bits_per_second"] > 0, "rates")
+	        want(isinstance(tx.get("retransmits"), int) and tx["retransmits"] >= 0,
+	             "sender retransmits %r" % tx.get("retransmits"))
+	        want(num(e["fairness"]) and 0 < e["fairness"] <= 1, "fairness %r" % e["fairness"])
+	        want(e["slowest_bits_per_second"] <= e["median_bits_per_second"]
+	             <= e["fastest_bits_per_second"], "slowest <= median <= fastest")
+	        want(abs(cpu["mib"] - rx["bytes"] / 1048576) < 1e-3, "cpu.mib %r" % cpu["mib"])
+	        total, key = rx["bytes"], "bytes"
 	    else:
-	        want(e["failed"] == 0, "%r connections failed: %s"
-	             % (e["failed"], e.get("first_failure")))
-	if ivl:
-	    want(len(iv) >= 1 and sum(x[key] for x in iv) == total,
-	         "intervals add up to %r, not %r" % (sum(x[key] for x in iv), total))
-	    want(all(abs(a["end"] - b["start"]) < 1e-6 for a, b in zip(iv, iv[1:]))
-	         and iv[0]["start"] == 0, "intervals not back to back")
-	else:
-	    want(iv == [], "intervals without -i")
-	for b in bad:
-	    print("FAIL: " + b)
-	if not bad:
-	    print("%s %s: %s %r, %d intervals, cpu client %.3f s server %.3f s"
-	          % (proto, mode, key, total, len(iv), cpu["client"]["seconds"],
-	             cpu["server"]["seconds"]))
-	sys.exit(1 if bad else 0)
+	        key = "transactions" if mode == "rr" else "connections"
+	        total = e[key]
+	        want(total > 0, "%s %r" % (key, total))
+	        test_time(e["seconds"])
+	        want(e["per_second"] > 0, "per_second")
+	        want(e["bytes_sent"] == e["bytes_received"] == total * s["length"],
+	             "bytes %r/%r for %d of %d bytes" % (e["bytes_sent"], e["bytes_received"],
+	                                                total, s["length"]))
+	        lat = e["latency_us"]
+	        want(0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+	             and lat["min"] <= lat["mean"] <= lat["max"], "latency_us %r" % lat)
+	        for side in "client", "server":
+	            want(cpu[side]["us_per_transaction"] >= 0, "cpu.%s per transaction" % side)
+	        if mode == "rr":
+	            want(sum(x["transactions"] for x in e["streams"]) == total
+	                 and len(e["streams"]) == n, "streams' transactions")
+	        else:
+	            want(e["failed"] == 0, "%r connections failed: %s"
+	                 % (e["failed"], e.get("first_failure")))
+	    if ivl:
+	        want(len(iv) >= 1 and sum(x[key] for x in iv) == total,
+	             "intervals add up to %r, not %r" % (sum(x[key] for x in iv), total))
+	        want(all(abs(a["end"] - b["start"]) < 1e-6 for a, b in zip(iv, iv[1:]))
+	             and (not iv or iv[0]["start"] == 0), "intervals not back to back")
+	    else:
+	        want(iv == [], "intervals without -i")
+	    return ["FAIL: " + b for b in bad] or [
+	        "%s %s: %s %r, %d intervals, cpu client %.3f s server %.3f s"
+	        % (proto, mode, key, total, len(iv), cpu["client"]["seconds"],
+	           cpu["server"]["seconds"])]
+
+	for spec in sys.argv[1:]:
+	    path = spec.split()[1]
+	    try:
+	        lines = check(*spec.split()[1:])
+	    except (ValueError, KeyError, TypeError, IndexError) as e:
+	        lines = ["FAIL: not JSON or a field missing: %r" % e]
+	    ok = not lines[0].startswith("FAIL")
+	    with open(path[:-len(".json")] + ".check", "w") as f:
+	        f.write("\n".join(lines + ["PASS" if ok else "FAIL"]) + "\n")
 	EOF
 }
 
-# run PROTO MODE ARGS...: one measured run with -J and its checks; the
-# ETP InSegs of the server's namespace must grow for ETP and stay for TCP.
-run() {
-	local proto=$1 mode=$2 rev=0 n=1 ivl=0 a rc before after
-	local -a args=()
+SPECS=()
 
-	shift 2
+# measure NAME PROTO MODE ARGS...: one run with -J, its output in
+# $T/NAME.{json,err,rc}, the ETP counters of the server's namespace that
+# moved in $T/NAME.moved, and its document queued for check_all.
+measure() {
+	local name=$1 proto=$2 mode=$3 rev=0 n=1 ivl=0 a
+	# shellcheck disable=SC2034 # before, after: filled and read by name
+	local -a args=() before after
+
+	shift 3
 	[ "$proto" = TCP ] && args+=(-T)
 	for a in "$@"; do
 		case $a in
@@ -240,19 +249,32 @@ run() {
 		-i*) ivl=${a#-i} ;;
 		esac
 	done
-	before=$(etp_stat "$S" InSegs)
-	etp_ns "$C" etp-perf "${args[@]}" -c $SA -p $PORT -t $SECS -m "$mode" -J "$@" \
-		>"$T/run.json" 2>"$T/run.err"
-	rc=$?
-	after=$(etp_stat "$S" InSegs)
-	cat "$T/run.err"
-	[ $rc -eq 0 ] || { head -c 2000 "$T/run.json"; etp_fail_msg "exit $rc"; return 1; }
-	check_json "$T/run.json" "$proto" "$mode" $rev "$n" $SECS "$ivl" || return 1
-	echo "ETP InSegs in the server's namespace: +$((after - before))"
-	if [ "$proto" = ETP ]; then
-		[ "$after" -gt "$before" ] || etp_fail_msg "the ETP run moved no ETP segment"
+	etp_counters "/proc/$SPID/net/etp_stat" before
+	ip netns exec "$C" etp-perf "${args[@]}" -c $SA -p $PORT -t $SECS -m "$mode" -J "$@" \
+		>"$T/$name.json" 2>"$T/$name.err"
+	echo $? >"$T/$name.rc"
+	etp_counters "/proc/$SPID/net/etp_stat" after
+	etp_counters_moved before after InSegs >"$T/$name.moved"
+	SPECS+=("$name $T/$name.json $proto $mode $rev $n $SECS $ivl")
+}
+
+# verdict NAME PROTO: the run's exit status, the checks of its document,
+# and ETP segments received by the server for ETP runs only.
+verdict() {
+	local name=$1 rc moved
+
+	rc=$(cat "$T/$name.rc")
+	moved=$(cat "$T/$name.moved")
+	cat "$T/$name.err"
+	[ "$rc" -eq 0 ] || { head -c 2000 "$T/$name.json"; etp_fail_msg "exit $rc"; return 1; }
+	[ -s "$T/$name.check" ] || etp_fail_msg "the document was not checked" || return 1
+	sed '$d' "$T/$name.check"
+	[ "$(tail -1 "$T/$name.check")" = PASS ] || return 1
+	echo "ETP counters of the server's namespace: $moved"
+	if [ "$2" = ETP ]; then
+		[[ $moved == "InSegs +"* ]] || etp_fail_msg "the ETP run moved no ETP segment"
 	else
-		[ "$after" -eq "$before" ] || etp_fail_msg "the TCP run moved ETP segments"
+		[ "$moved" = "(none moved)" ] || etp_fail_msg "the TCP run moved ETP segments"
 	fi
 }
 
@@ -278,13 +300,25 @@ if ! etp_wait_until 10 _listening $PORT; then
 	cat "$T/srv.err"
 fi
 etp_result "busy_server_refuses_a_second_client" t_busy
-etp_result "tcp_bulk_p10_intervals_json" run TCP bulk -P10 -i0.5
-etp_result "tcp_bulk_reverse_json" run TCP bulk -R
-etp_result "tcp_rr_json" run TCP rr -P2
-etp_result "tcp_crr_json" run TCP crr -P2
-etp_result "etp_bulk_p10_intervals_json" run ETP bulk -P10 -i0.5
-etp_result "etp_bulk_reverse_json" run ETP bulk -R
-etp_result "etp_rr_json" run ETP rr -P2 -i0.5
-etp_result "etp_crr_json" run ETP crr -P2
+
+RUNS=(
+	"tcp_bulk_p10_intervals_json TCP bulk -P10 -i0.5"
+	"tcp_bulk_reverse_json TCP bulk -R"
+	"tcp_rr_json TCP rr -P2"
+	"tcp_crr_json TCP crr -P2"
+	"etp_bulk_p10_intervals_json ETP bulk -P10 -i0.5"
+	"etp_bulk_reverse_json ETP bulk -R"
+	"etp_rr_json ETP rr -P2 -i0.5"
+	"etp_crr_json ETP crr -P2"
+)
+for r in "${RUNS[@]}"; do
+	# shellcheck disable=SC2086
+	measure $r
+done
+check_all "${SPECS[@]}"
+for r in "${RUNS[@]}"; do
+	read -r name proto _ <<<"$r"
+	etp_result "$name" verdict "$name" "$proto"
+done
 etp_result "server_finished_every_test" t_server_alive
 ktap_finished
