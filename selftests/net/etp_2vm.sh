@@ -328,6 +328,7 @@ run_matrix() {
 
 ktap_print_header
 etp_log "two-VM group '$GROUP', role $ROLE, NIC $NIC: $NIC_LOCAL <-> $NIC_PEER over $NIC_IF"
+etp_2vm_kernels
 case $GROUP in
 basic)
 	BARRIER=25410

@@ -133,8 +133,8 @@ t_merge() {
 	[ "${n:-0}" -ge 1 ] || etp_fail_msg "clocks not aligned" || return 1
 	l=$(states 1 "$T/merged")
 	r=$(states 3 "$T/merged")
-	echo "b (left): $l"
-	echo "a (right): $r"
+	echo "b (left, kernel ${ETP_PEER_KERNEL:-?}): $l"
+	echo "a (right, kernel $(uname -r)): $r"
 	[ "$l" = "CLOSE SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT" ] ||
 		etp_fail_msg "b's states" || return 1
 	[ "$r" = "LISTEN SYN_RECV ESTABLISHED CLOSE_WAIT LAST_ACK CLOSE" ] ||
@@ -152,6 +152,7 @@ t_merge() {
 
 ktap_print_header
 etp_log "two-VM group '$GROUP', role $ROLE: $LOCAL <-> $PEER"
+etp_2vm_kernels
 case $GROUP in
 merge)
 	ktap_set_plan 3

@@ -432,13 +432,13 @@ etp_trace_stop() {
 
 # --- the module ----------------------------------------------------------
 
+# etp_module_path: $ETP_MODULE when it is set (the VM harness sets it to the
+# etp.ko built for the kernel the VM runs: never fall back to another one),
+# else the repository's etp.ko.
 etp_module_path() {
-	local m
+	local m=${ETP_MODULE:-$ETP_ROOT/etp.ko}
 
-	for m in "${ETP_MODULE:-}" "$ETP_ROOT/etp.ko"; do
-		[ -n "$m" ] && [ -r "$m" ] && { echo "$m"; return 0; }
-	done
-	return 1
+	[ -r "$m" ] && echo "$m"
 }
 
 etp_module_loaded() { [ -d /sys/module/etp ]; }
@@ -492,6 +492,13 @@ etp_2vm_init() {
 		exit "$KSFT_SKIP"
 	fi
 	ETP_PEER_LOST=
+}
+
+# etp_2vm_kernels: a comment line naming the kernel each VM runs (the harness
+# learns the peer's, ETP_PEER_KERNEL; in its mixed pair they differ).
+etp_2vm_kernels() {
+	etp_log "kernels: VM $ROLE $(uname -r), VM $([ "$ROLE" = a ] && echo b || echo a)" \
+		"${ETP_PEER_KERNEL:-(unknown)}"
 }
 
 # etp_2vm_barrier PORT SECS: rendezvous with the peer VM over plain TCP
