@@ -7,23 +7,27 @@
 #   ETP_MODE          test | demo | shell
 #   ETP_ROLE          single | a | b
 #   ETP_TEST_TIMEOUT  seconds one test program may run (default 600)
+#   export NAME=VALUE more settings for the tests (e.g. ETP_MATRIX_ONLY)
 #
 # Environment every test program sees:
 #
 #   ETP_ROOT=/etp                  the repository (read-only; do not write into it)
-#   ETP_MODULE=/etp/etp.ko         the module; loaded before each test if not loaded
+#   ETP_MODULE=/module/etp.ko      the module, built for the kernel this VM runs; loaded
+#                                  before each test if not loaded
 #   ETP_ROLE=single|a|b
 #   ETP_IFNAME=eth0                two-VM only: the virtio-net NIC joining the VMs
 #   ETP_LOCAL_ADDR, ETP_PEER_ADDR  two-VM only: 10.253.0.1 (a) and 10.253.0.2 (b)
 #   ETP_LOCAL_ADDR6, ETP_PEER_ADDR6  two-VM only: fd00:253::1 (a) and fd00:253::2 (b)
 #   ETP_E1000_IFNAME=eth1          two-VM only: the e1000 NIC of the second link
 #   ETP_E1000_LOCAL_ADDR, ETP_E1000_PEER_ADDR  two-VM only: 10.253.1.1 (a), 10.253.1.2 (b)
+#   ETP_PEER_KERNEL                two-VM only: the peer's `uname -r` (the two may differ)
 #   ETP_ARTIFACTS=/results/test-N  a directory whose files the host keeps (ETP_RESULTS)
 #   KSFT=/ksft                     the kselftest framework (kselftest/ktap_helpers.sh, ...)
 #   PATH                           starts with /etp/userspace:/etp/selftests/net
 #
-# Writable: /tmp, /run, /var, /root (tmpfs). Read-only: /usr, /etc, /etp, /ksft.
-# Two-VM mode uses TCP ports 25301 and 25302 on eth0 for its start and end barriers. The
+# Writable: /tmp, /run, /var, /root (tmpfs). Read-only: /usr, /etc, /etp, /module, /ksft.
+# Two-VM mode uses TCP ports 25301 and 25302 on eth0 for its start and end barriers and
+# 25303 to tell each other their kernel versions. The
 # NICs are told apart by their drivers (virtio_net, e1000), not by their names.
 #
 # Test mode runs every line of /results/tests.list (blank lines and lines starting with #
@@ -39,14 +43,15 @@
 # the end (after unloading etp and, where the kernel has it, a kmemleak scan); every new
 # WARNING/BUG/Oops/Call Trace/KASAN/UBSAN/kmemleak report is one failure.
 #
-# Results for the host: /results/booted (written at start), /results/test-N.out (stdout of
+# Results for the host: /results/booted (written at start), /results/kernel (`uname -r`),
+# /results/test-N.out (stdout of
 # test N), /results/failures (the "not ok" lines), /results/summary ("P F S": passed,
 # failed, skipped; rewritten after every test), /results/dmesg.txt, and /results/rc,
 # written last.
 
 export PATH=/etp/userspace:/etp/selftests/net:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 export HOME=/root LANG=C.UTF-8 TERM=${TERM:-linux} PYTHONUNBUFFERED=1
-export ETP_ROOT=/etp ETP_MODULE=/etp/etp.ko KSFT=/ksft
+export ETP_ROOT=/etp ETP_MODULE=/module/etp.ko KSFT=/ksft
 RES=/results
 
 ETP_MODE="test"
@@ -199,6 +204,21 @@ wait_for_peer() {
 		fail "peer $ETP_E1000_PEER_ADDR unreachable on $ETP_E1000_IFNAME (e1000)"
 	fi
 	barrier 25301 start 90 || fail "peer $ETP_PEER_ADDR did not start its tests"
+	# The two VMs may boot different kernels (etp-vm.sh's mixed pair): each
+	# sends its version first, then reads the peer's.
+	# (No quotes nor commas: socat parses the command as part of its address.)
+	# shellcheck disable=SC2016 # expanded by the shell socat starts
+	local get='uname -r; read -r k; echo $k >/run/etp-peer-kernel'
+	if [ "$ETP_ROLE" = a ]; then
+		timeout 30 socat "TCP-LISTEN:25303,bind=$ETP_LOCAL_ADDR,reuseaddr" \
+			"SYSTEM:$get" 2>/dev/null
+	else
+		timeout 30 socat "TCP:$ETP_PEER_ADDR:25303,connect-timeout=1,retry=20,interval=1" \
+			"SYSTEM:$get" 2>/dev/null
+	fi
+	export ETP_PEER_KERNEL
+	ETP_PEER_KERNEL=$(cat /run/etp-peer-kernel 2>/dev/null)
+	say "kernels: this VM ($ETP_ROLE) $(uname -r), peer ${ETP_PEER_KERNEL:-(did not say)}"
 }
 
 # Count new bug reports in the kernel log since the last call; $1 names the step.
@@ -362,6 +382,7 @@ main() {
 
 	: >$RES/failures
 	echo "$ETP_MODE $ETP_ROLE" >$RES/booted
+	uname -r >$RES/kernel
 	say "guest $ETP_ROLE up $(cut -d " " -f 1 /proc/uptime)s after boot: kernel $(uname -r), mode $ETP_MODE"
 	setup_network
 	check_klog boot
