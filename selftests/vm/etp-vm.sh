@@ -533,7 +533,7 @@ share() {
 prepare_vm() {
 	local vm=$1 role=$2 mode=$3 k=$4 list=${5:-} d=$WORK/$1 v
 
-	shift 5
+	shift $(($# < 5 ? $# : 5))
 	rm -rf "$d"
 	mkdir -p "$d/results"
 	{
@@ -860,13 +860,14 @@ cmd_test() {
 # The demo on a pair: both VMs on the first kernel, or with two kernels VM a on the
 # second and VM b on the first.
 cmd_demo() {
-	local vm rc=0 ka kb=${KERNELS[0]:-}
+	local vm rc=0 ka kb
 
 	prepare || return 1
 	if [ ! -x "$REPO/selftests/net/demo.sh" ]; then
 		say "selftests/net/demo.sh is not there (yet)"
 		return 1
 	fi
+	kb=${KERNELS[0]}
 	ka=${KERNELS[1]:-$kb}
 	has_module "$ka" demo && has_module "$kb" demo || return 1
 	run_pair demo demo "" "$ka" "$kb" || return 1
