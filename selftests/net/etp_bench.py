@@ -4,11 +4,11 @@
 
   etp_bench.py idle --proto etp|tcp --pairs N [--addr A] [--port P]
       Holds N idle connected pairs for the memory measurement. It listens
-      on A:P (127.0.0.1:5300), prints "listening" and waits for a line on
-      standard input; then it connects N clients to the listener and
-      accepts each (both ends of every pair live in this process), prints
-      "ready N" and waits for another line (or end of file) before it
-      closes everything. The caller reads the kernel's memory figures
+      on A:P (127.0.0.1:5300), prints "listening PID" (its process id) and
+      waits for a line on standard input; then it connects N clients to the
+      listener and accepts each (both ends of every pair live in this
+      process), prints "ready N" and waits for another line (or end of
+      file) before it closes everything. The caller reads the kernel's memory figures
       between the two lines. Exit status 0, or 1 when a socket call failed
       (the error on standard error).
 
@@ -50,7 +50,7 @@ def idle(args):
         lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         lst.bind((args.addr, args.port))
         lst.listen(128)
-        print("listening", flush=True)
+        print(f"listening {os.getpid()}", flush=True)
         sys.stdin.readline()
         # One pair at a time: connect (the handshake completes on
         # loopback before connect returns), then accept it.

@@ -37,7 +37,7 @@
 #               with TCP's defaults: total rate and fairness (slowest over
 #               fastest connection)
 #   rr          1-byte request/response on one connection: latency
-#               percentiles
+#               percentiles (client and server on one CPU: see pin)
 #   crr         connect, 1-byte request and response, close: rate
 #   bulk_2vm    (b) bulk, 1 connection from VM b to VM a
 # CPU per MiB is etp-perf's: both ends' process CPU time over the MiB the
@@ -62,6 +62,8 @@
 #   ETP_BENCH_CONNS   N of the aggN tests when ETP_BENCH_TESTS is not set
 #                     (10 100 1000)
 #   ETP_BENCH_PAIRS   idle pairs held for the memory measurement (500)
+#   ETP_BENCH_PIN     the CPU rr runs on, client and server (0;
+#                     "" lets them run anywhere)
 #   ETP_BENCH_PROFILE 0: no perf profile in the two VMs
 #   ETP_BENCH_OUT     results directory (/tmp/etp-bench-PID, kept)
 #   ETP_BENCH_TABLE   0: do not print the table at the end (the VM runner
@@ -80,6 +82,7 @@ TESTS=${ETP_BENCH_TESTS:-idle bulk_veth bulk_nooff bulk_lo $(printf 'agg%s ' $CO
 PAIRS=${ETP_BENCH_PAIRS:-500}
 PROFILE=${ETP_BENCH_PROFILE:-1}
 OUT=${ETP_BENCH_OUT:-/tmp/etp-bench-$$}
+PIN_CPU=${ETP_BENCH_PIN-0}
 PORT=5253		# etp-perf's server
 IDLE_PORT=5300		# etp_bench.py idle's listener
 # Two VMs: TCP ports of the barriers (guest.sh keeps 25301-25303).
@@ -93,6 +96,7 @@ S=etpbench-$$-s
 CA=10.253.40.1
 SA=10.253.40.2
 SPID=
+PIN=
 FAILS=0
 
 say() { echo "# $*"; }
@@ -180,18 +184,20 @@ mem_snapshot() {
 
 # idle_run PROTO RUN
 idle_run() {
-	local proto=$1 run=$2 cache=TCP line s0 k0 n0 p0 slab pairs
+	local proto=$1 run=$2 cache=TCP line pid s0 k0 n0 p0 slab pairs
 
 	[ "$proto" = etp ] && cache=ETP
 	coproc IDLE { ip netns exec "$S" python3 "$ETP_LIB_DIR/etp_bench.py" idle \
 		--proto "$proto" --pairs "$PAIRS" --port "$IDLE_PORT" 2>&1; }
-	if ! read -r -t 60 -u "${IDLE[0]}" line || [ "$line" != listening ]; then
+	if ! read -r -t 60 -u "${IDLE[0]}" line || [ "${line%% *}" != listening ]; then
 		fail idle "$proto" "$run" "etp_bench.py idle: ${line:-no answer}"
 		kill "$IDLE_PID" 2>/dev/null
 		return
 	fi
+	# The helper's own pid: /proc/PID/net is its namespace's.
+	pid=${line#listening }
 	sleep 1
-	mem_snapshot $cache "$IDLE_PID"
+	mem_snapshot $cache "$pid"
 	s0=$MEM_SLAB k0=$MEM_SOCK n0=$MEM_SOCKETS p0=$MEM_PAGES
 	echo go >&"${IDLE[1]}"
 	if ! read -r -t 600 -u "${IDLE[0]}" line || [ "${line%% *}" != ready ]; then
@@ -202,7 +208,7 @@ idle_run() {
 	pairs=${line#ready }
 	# Delayed ACKs and the last handshake's work are over after a second.
 	sleep 1
-	mem_snapshot $cache "$IDLE_PID"
+	mem_snapshot $cache "$pid"
 	echo close >&"${IDLE[1]}"
 	wait "$IDLE_PID"
 	slab=$((MEM_SLAB - s0))
@@ -223,7 +229,7 @@ perf_run() {
 	f=$OUT/json/$test.$proto.$run.json
 	[ "$proto" = tcp ] && t=(-T)
 	if [ -n "$ns" ]; then
-		timeout $((SECS + 180)) ip netns exec "$ns" etp-perf -c "$host" -p $PORT \
+		timeout $((SECS + 180)) ip netns exec "$ns" ${PIN:+taskset -c "$PIN"} etp-perf -c "$host" -p $PORT \
 			-t "$SECS" -J "${t[@]}" "$@" >"$f" 2>"$f.err"
 	else
 		timeout $((SECS + 180)) etp-perf -c "$host" -p $PORT -t "$SECS" -J "${t[@]}" \
@@ -291,6 +297,18 @@ _listening() {
 		[ -n "$(ip netns exec "$S" ss -Htln "sport = :$PORT")" ]
 }
 
+# pin CPU: from now on the server and each client run on CPU only ("":
+# on every CPU again). Under TCG a wakeup on another vCPU waits until the
+# host runs that vCPU's thread: with other work on the host, RR medians of
+# the same protocol jumped between 0.3 and 8 ms from run to run; on one
+# vCPU they stay within a factor of two. (crr's rate, which needs both
+# CPUs, spread more on one.)
+pin() {
+	PIN=$1
+	[ -n "$PIN_CPU" ] || return 0
+	taskset -pc "${1:-0-$(($(nproc) - 1))}" "$SPID" >/dev/null
+}
+
 # measure TEST PROTO RUN
 measure() {
 	local test=$1 proto=$2 run=$3
@@ -301,7 +319,11 @@ measure() {
 	bulk_veth | bulk_nooff) bulk_acks "$test" "$proto" "$run" ;;
 	bulk_lo) perf_run "$@" "$S" 127.0.0.1 && show "$@" ;;
 	agg[0-9]*) perf_run "$@" "$C" "$SA" -P "${test#agg}" && show "$@" ;;
-	rr) perf_run "$@" "$C" "$SA" -m rr && show "$@" ;;
+	rr)
+		pin "$PIN_CPU"
+		perf_run "$@" "$C" "$SA" -m rr && show "$@"
+		pin ""
+		;;
 	crr) perf_run "$@" "$C" "$SA" -m crr && show "$@" ;;
 	*) die "unknown test '$test'" ;;
 	esac
