@@ -16,7 +16,8 @@
 # this run made it. It refuses to start (Bail out!) where etp is installed already.
 #
 # Output on stdout, TAP-style, one line per check, in this order:
-#   dkms add; dkms build for each KVER (etp.ko's vermagic names KVER); dkms remove;
+#   dkms add; dkms build for each KVER (etp.ko's vermagic names KVER); dkms remove; a
+#   build for headers that say 5.15 stops with one message;
 #   dpkg-buildpackage -b without network (in a namespace with only loopback), and that
 #   it leaves nothing but ignored files; apt-get install of both .debs; etp.ko installed
 #   for each KVER that etp-dkms's postinst built for; the kernel-upgrade hook rebuilding
@@ -187,6 +188,24 @@ dkms_checks() {
 	DKMS_ADDED=0
 	check "dkms remove etp/$VER leaves nothing of etp in DKMS" \
 		test -z "$(dkms status -m etp 2>/dev/null)"
+}
+
+# Kbuild refuses kernels older than 6.1 with one message, before compiling anything. No
+# such headers are installed here: the first kernel's headers are made to say 5.15 by
+# overriding the kernel Makefile's VERSION and PATCHLEVEL, which Kbuild reads.
+old_kernel_check() {
+	local kdir=/lib/modules/${KVERS[0]}/build out=$LOGS/old-kernel.log
+
+	copy_tree "$WORK/old-tree"
+	if make -C "$kdir" M="$WORK/old-tree" VERSION=5 PATCHLEVEL=15 modules >"$out" 2>&1; then
+		not_ok "a build for Linux 5.15 stops with one message (it built)"
+	elif [ "$(grep -c 'ETP supports Linux 6.1 to 6.18' "$out")" = 1 ] &&
+	     ! grep -q 'CC \[M\]' "$out"; then
+		ok "a build for Linux 5.15 stops at once with one message naming 6.1 to 6.18"
+	else
+		not_ok "a build for Linux 5.15 stops at once with one message naming 6.1 to 6.18"
+		diag "$out"
+	fi
 }
 
 # --- the Debian packages -----------------------------------------------------------------
@@ -383,6 +402,7 @@ purge_check() {
 
 log "etp $VER; kernels: ${KVERS[*]}; work directory $WORK"
 dkms_checks
+old_kernel_check
 build_packages
 if [ -n "$DEB_DKMS" ]; then
 	install_packages_check
