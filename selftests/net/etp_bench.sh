@@ -41,9 +41,9 @@
 #   crr         connect, 1-byte request and response, close: rate
 #   bulk_2vm    (b) bulk, 1 connection from VM b to VM a
 # CPU per MiB is etp-perf's: both ends' process CPU time over the MiB the
-# receiver read. The two VMs also take a profile of one more ETP bulk run:
-# `perf record -a` in each VM, the top functions of the sender (b) and the
-# receiver (a).
+# receiver read. At the end, one more ETP bulk run under `perf record -a`:
+# the top functions of the sender and of the receiver (over veth: of each
+# process; between two VMs: of each VM, b sending, a receiving).
 #
 # Results go to ETP_BENCH_OUT: json/TEST.PROTO.RUN.json (etp-perf -J),
 # records.tsv (figures read from the kernel: TEST PROTO RUN KEY VALUE),
@@ -64,7 +64,7 @@
 #   ETP_BENCH_PAIRS   idle pairs held for the memory measurement (500)
 #   ETP_BENCH_PIN     the CPU rr runs on, client and server (0;
 #                     "" lets them run anywhere)
-#   ETP_BENCH_PROFILE 0: no perf profile in the two VMs
+#   ETP_BENCH_PROFILE 0: no perf profiles
 #   ETP_BENCH_OUT     results directory (/tmp/etp-bench-PID, kept)
 #   ETP_BENCH_TABLE   0: do not print the table at the end (the VM runner
 #                     prints one table for both topologies)
@@ -182,6 +182,16 @@ mem_snapshot() {
 	done <"/proc/$2/net/protocols"
 }
 
+# idle_expect WORD SECS: read idle_run's helper's next line into $line
+# within SECS; unless it starts with WORD, count the run as failed and stop
+# the helper.
+idle_expect() {
+	read -r -t "$2" -u "${IDLE[0]}" line && [ "${line%% *}" = "$1" ] && return 0
+	fail idle "$proto" "$run" "etp_bench.py idle: ${line:-no answer}"
+	kill "$IDLE_PID" 2>/dev/null
+	return 1
+}
+
 # idle_run PROTO RUN
 idle_run() {
 	local proto=$1 run=$2 cache=TCP line pid s0 k0 n0 p0 slab pairs
@@ -189,22 +199,14 @@ idle_run() {
 	[ "$proto" = etp ] && cache=ETP
 	coproc IDLE { ip netns exec "$S" python3 "$ETP_LIB_DIR/etp_bench.py" idle \
 		--proto "$proto" --pairs "$PAIRS" --port "$IDLE_PORT" 2>&1; }
-	if ! read -r -t 60 -u "${IDLE[0]}" line || [ "${line%% *}" != listening ]; then
-		fail idle "$proto" "$run" "etp_bench.py idle: ${line:-no answer}"
-		kill "$IDLE_PID" 2>/dev/null
-		return
-	fi
+	idle_expect listening 60 || return
 	# The helper's own pid: /proc/PID/net is its namespace's.
 	pid=${line#listening }
 	sleep 1
 	mem_snapshot $cache "$pid"
 	s0=$MEM_SLAB k0=$MEM_SOCK n0=$MEM_SOCKETS p0=$MEM_PAGES
 	echo go >&"${IDLE[1]}"
-	if ! read -r -t 600 -u "${IDLE[0]}" line || [ "${line%% *}" != ready ]; then
-		fail idle "$proto" "$run" "etp_bench.py idle: ${line:-no answer}"
-		kill "$IDLE_PID" 2>/dev/null
-		return
-	fi
+	idle_expect ready 600 || return
 	pairs=${line#ready }
 	# Delayed ACKs and the last handshake's work are over after a second.
 	sleep 1
@@ -223,18 +225,15 @@ idle_run() {
 # perf_run TEST PROTO RUN NETNS HOST ETP-PERF-ARGS...: one etp-perf client
 # run; its JSON is kept as json/TEST.PROTO.RUN.json when it succeeded.
 perf_run() {
-	local test=$1 proto=$2 run=$3 ns=$4 host=$5 f rc why t=()
+	local test=$1 proto=$2 run=$3 ns=$4 host=$5 f rc why cmd=(etp-perf)
 
 	shift 5
 	f=$OUT/json/$test.$proto.$run.json
-	[ "$proto" = tcp ] && t=(-T)
-	if [ -n "$ns" ]; then
-		timeout $((SECS + 180)) ip netns exec "$ns" ${PIN:+taskset -c "$PIN"} etp-perf -c "$host" -p $PORT \
-			-t "$SECS" -J "${t[@]}" "$@" >"$f" 2>"$f.err"
-	else
-		timeout $((SECS + 180)) etp-perf -c "$host" -p $PORT -t "$SECS" -J "${t[@]}" \
-			"$@" >"$f" 2>"$f.err"
-	fi
+	[ "$proto" = tcp ] && set -- -T "$@"
+	[ -z "$PIN" ] || cmd=(taskset -c "$PIN" "${cmd[@]}")
+	[ -z "$ns" ] || cmd=(ip netns exec "$ns" "${cmd[@]}")
+	timeout $((SECS + 180)) "${cmd[@]}" -c "$host" -p $PORT -t "$SECS" -J "$@" \
+		>"$f" 2>"$f.err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		why=$(head -n 1 "$f.err")
@@ -349,68 +348,127 @@ single() {
 			[ "$test" = bulk_nooff ] && offloads on
 		done
 	done
+	[ "$PROFILE" = 0 ] || profile_single
 	say "single: $((SECONDS - t0))s"
 }
 
-# profile SIDE SECS: perf record -a in this VM over one ETP bulk run from
-# VM b (side "sender") to VM a (side "receiver"), and its top 10 functions
-# into profile-SIDE.txt. perf starts disabled and is enabled through its
-# control fifo before the barrier (under TCG its start takes seconds), so
-# both VMs record the whole run and little else. SECS: how long to wait for
-# the peer at the first barrier.
-profile() {
-	local side=$1 f=$OUT/profile-$1.txt data=/tmp/etp-bench-perf.data
-	local ctl=/tmp/etp-bench-perf.ctl ack=/tmp/etp-bench-perf.ack pid='' cfd afd a=''
+# perf_start NAME: perf record -a of the whole machine into $PERF_DATA. It
+# starts disabled and is enabled through its control fifo, so this returns
+# once it records (under TCG perf takes seconds to start). No PMU under TCG:
+# it samples the cpu-clock software event, 999 Hz. Returns 1 (and says why
+# in PERF_WHY) when perf is missing or does not record.
+PERF_DATA=/tmp/etp-bench-perf.data
+PERF_PID=''
+PERF_WHY=''
+perf_start() {
+	local ctl=/tmp/etp-bench-perf.ctl ack=/tmp/etp-bench-perf.ack a=''
 
-	if command -v perf >/dev/null && rm -f $ctl $ack && mkfifo $ctl $ack; then
-		# No PMU under TCG: sample the cpu-clock software event, 999 Hz.
-		perf record -D -1 --control "fifo:$ctl,$ack" -q -N -a -e cpu-clock -F 999 \
-			-o $data -- sleep 900 >"$OUT/perf-$side.log" 2>&1 &
-		pid=$!
-		exec {cfd}<>$ctl {afd}<>$ack
-		echo enable >&"$cfd"
-		read -r -t 60 -u "$afd" a
+	PERF_LOG=$OUT/perf-$1.log PERF_PID='' PERF_WHY=''
+	command -v perf >/dev/null || { PERF_WHY="perf is not installed"; return 1; }
+	rm -f $ctl $ack $PERF_DATA
+	mkfifo $ctl $ack || { PERF_WHY="mkfifo failed"; return 1; }
+	perf record -D -1 --control "fifo:$ctl,$ack" -q -N -a -e cpu-clock -F 999 \
+		-o $PERF_DATA -- sleep 900 >"$PERF_LOG" 2>&1 &
+	PERF_PID=$!
+	exec {PERF_CFD}<>$ctl {PERF_AFD}<>$ack
+	echo enable >&"$PERF_CFD"
+	read -r -t 60 -u "$PERF_AFD" a
+	[ "$a" = ack ] && return 0
+	PERF_WHY="perf did not start recording: $(tail -n 1 "$PERF_LOG")"
+	perf_stop
+	return 1
+}
+
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	echo disable >&"$PERF_CFD"
+	read -r -t 10 -u "$PERF_AFD" _
+	echo stop >&"$PERF_CFD"
+	etp_wait_pid "$PERF_PID" 30
+	exec {PERF_CFD}>&- {PERF_AFD}>&-
+	rm -f /tmp/etp-bench-perf.ctl /tmp/etp-bench-perf.ack
+	PERF_PID=''
+}
+
+# perf_top TITLE [PID]: TITLE, then the ten functions with the most samples
+# (of process PID only, when given) and their share of the busy samples
+# (all but the idle loop's), then the idle loop's share of all samples.
+# Under TCG a VM that waits for the emulated link is mostly idle.
+perf_top() {
+	echo "$1"
+	if [ -n "$PERF_WHY" ]; then
+		echo "  no profile: $PERF_WHY"
+		return
 	fi
-	# The barriers are passed in any case: the peer waits at them.
+	perf report -i $PERF_DATA --stdio -q --no-children --sort pid,sym 2>>"$PERF_LOG" |
+		awk -v pid="${2:-}" '
+		$1 !~ /%$/ { next }
+		$2 ~ /^0:/ || $4 ~ /(safe_halt|default_idle|idle_poll|mwait)/ { idle += $1; next }
+		pid == "" || index($2, pid ":") == 1 { share[$3 " " $4] += $1; mine += $1 }
+		END {
+			busy = 100 - idle
+			for (f in share) {
+				v = busy > 0 ? share[f] * 100 / busy : 0
+				printf "%.2f\t%s\n", v, f
+			}
+			printf "idle\t%.1f\n", idle
+			v = busy > 0 ? mine * 100 / busy : 0
+			if (pid != "")
+				printf "mine\t%.1f\n", v
+		}' | sort -t "$(printf '\t')" -k1,1gr | awk -F '\t' '
+		$1 == "idle" { idle = $2; next }
+		$1 == "mine" { mine = "; this process " $2 "% of them"; next }
+		n < 10 { printf "  %6.2f%%  %s\n", $1, $2; n++ }
+		END {
+			if (!n) print "  no profile: perf report gave nothing"
+			printf "  (%% of the busy samples%s; the idle loop had %s%% of all)\n", mine, idle
+		}'
+}
+
+# profile_pair SIDE SECS: perf record -a in this VM over one ETP bulk run
+# from VM b (side "sender") to VM a (side "receiver"), and its top 10
+# functions into profile-SIDE.txt. SECS: how long to wait for the peer at
+# the first barrier; the barriers are passed even without perf.
+profile_pair() {
+	local side=$1 f=$OUT/profile-$1.txt
+
+	perf_start "$side"
 	if etp_2vm_barrier $BAR_PROFILE "$2"; then
 		if [ "$side" = sender ]; then
 			perf_run profile etp 1 "" "$PEER" && rm -f "$OUT/json/profile.etp.1.json"
 		fi
 		etp_2vm_barrier $BAR_PROFILE_END 120
+	else
+		PERF_WHY=${PERF_WHY:-the peer did not come}
 	fi
-	if [ -n "$pid" ]; then
-		echo disable >&"$cfd"
-		read -r -t 10 -u "$afd" _
-		echo stop >&"$cfd"
-		etp_wait_pid "$pid" 30
-		exec {cfd}>&- {afd}>&-
-		rm -f $ctl $ack
-	fi
+	perf_stop
+	perf_top "Top 10 functions of the ETP $side, two VMs (VM $ROLE, $(uname -r), perf record -a -e cpu-clock, ${SECS}s of ETP bulk over virtio-net):" >"$f"
+	cat "$f"
+	rm -f $PERF_DATA
+}
+
+# profile_single: the same over veth in one VM, its samples split by process:
+# the sender (etp-perf -c) and the receiver (the server). On veth the
+# receiving stack runs in softirq context on the sending CPU, often in the
+# sender's process: the sender's share includes receive work.
+profile_single() {
+	local f=$OUT/profile-veth.txt cpid
+
+	server_up
+	perf_start veth && {
+		perf_run profile etp 1 "$C" "$SA"
+		rm -f "$OUT/json/profile.etp.1.json"
+	}
+	perf_stop
+	# The client is gone: its pid is the etp-perf in the samples that is not the server.
+	cpid=$(perf report -i $PERF_DATA --stdio -q --sort pid 2>/dev/null |
+		awk -v s="$SPID" '$2 ~ /:etp-perf$/ && index($2, s ":") != 1 { sub(/:.*/, "", $2); print $2; exit }')
 	{
-		echo "Top 10 functions of the ETP $side (VM $ROLE, $(uname -r)," \
-		     "perf record -a -e cpu-clock, ${SECS}s of ETP bulk):"
-		if [ -z "$pid" ]; then
-			echo "  no profile: perf is not installed"
-		elif [ "$a" != ack ]; then
-			echo "  no profile: perf did not start recording"
-		else
-			# The idle loop on a line of its own, then the ten
-			# busiest functions.
-			perf report -i $data --stdio -q --no-children --sort sym \
-				2>>"$OUT/perf-$side.log" | awk '
-				$2 == "[k]" && $3 ~ /(safe_halt|default_idle|idle_poll|mwait)/ {
-					idle += $1; next
-				}
-				$1 ~ /%$/ && n < 10 { printf "  %7s  %s %s\n", $1, $2, $3; n++ }
-				END {
-					if (!n) print "  no profile: perf report gave nothing"
-					else printf "  (idle: %.1f%% of the samples)\n", idle
-				}'
-		fi
-		[ "$a" = ack ] || sed 's/^/    /' "$OUT/perf-$side.log" | tail -n 3
+		perf_top "Top 10 functions of the ETP sender over veth (one VM, $(uname -r), perf record -a -e cpu-clock, ${SECS}s of ETP bulk; process etp-perf -c, with the receive work its softirqs did):" "${cpid:-none}"
+		perf_top "Top 10 functions of the ETP receiver over veth (process etp-perf -s):" "$SPID"
 	} >"$f"
 	cat "$f"
-	rm -f $data
+	rm -f $PERF_DATA
 }
 
 two_vms() {
@@ -427,7 +485,7 @@ two_vms() {
 		etp_wait_until 30 test "$(etp_proc_state "" $PORT)" = 0A ||
 			die "etp-perf -s does not listen on $PORT"
 		etp_2vm_barrier $BAR_START 300 || die "VM b did not arrive"
-		[ "$PROFILE" = 0 ] || profile receiver "$secs"
+		[ "$PROFILE" = 0 ] || profile_pair receiver "$secs"
 		etp_2vm_barrier $BAR_END "$secs"
 		return 0
 	fi
@@ -442,7 +500,7 @@ two_vms() {
 			perf_run bulk_2vm "$proto" "$run" "" "$PEER" && show bulk_2vm "$proto" "$run"
 		done
 	done
-	[ "$PROFILE" = 0 ] || profile sender 60
+	[ "$PROFILE" = 0 ] || profile_pair sender 60
 	etp_2vm_barrier $BAR_END 120
 	return 0
 }
