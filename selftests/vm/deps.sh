@@ -46,11 +46,14 @@ SRC_TAR=/usr/src/linux-source-6.12.tar.xz
 # capture?) does not stop the install: DEBIAN_FRONTEND=noninteractive takes its
 # default, no; the tests capture as root.
 # linux-headers-amd64 is bookworm's default kernel series, 6.1.
+# ethtool and linux-perf are for the benchmark (etp_bench.sh: offloads off, a profile);
+# bookworm's perf is built from 6.1 and records and reports on 6.12 too.
 PACKAGES=(
 	linux-headers-6.12-amd64 linux-headers-amd64 linux-source-6.12
 	make gcc libc6-dev bc sparse perl
 	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 	iproute2 nftables iputils-ping procps socat python3 python3-scapy tshark
+	ethtool linux-perf
 )
 
 log() { printf 'deps: %s\n' "$*" >&2; }

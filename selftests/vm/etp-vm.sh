@@ -9,6 +9,10 @@
 #                                  6.12 pair and the mixed list on a 6.1/6.12 pair, end
 #                                  with "N passed, M failed"
 #   selftests/vm/etp-vm.sh demo    build, boot two VMs, run selftests/net/demo.sh a|b
+#   selftests/vm/etp-vm.sh bench   build, measure ETP beside TCP (selftests/net/etp_bench.sh)
+#                                  in one VM, then between two, end with one table
+#                                  (etp_bench.py table); exit status 0 when everything
+#                                  was measured, whatever the figures
 #   selftests/vm/etp-vm.sh shell   build, boot one VM with an interactive shell
 #                                  (Ctrl-A x quits QEMU; exiting the shell powers off)
 #   selftests/vm/etp-vm.sh sanitizer
@@ -108,6 +112,9 @@
 #   ETP_RESULTS        keep the guests' results (TAP per test, dmesg, console logs) and
 #                      the module builds in this directory instead of a temp dir removed
 #                      at exit
+#   ETP_BENCH_*        bench: passed on to etp_bench.sh in the guests (ETP_BENCH_RUNS,
+#                      ETP_BENCH_SECS, ...; see that script); bench's ETP_TEST_TIMEOUT
+#                      is 3000 and ETP_VM_TIMEOUT 3600
 
 set -uo pipefail
 
@@ -131,6 +138,11 @@ else
 	TEST_TIMEOUT=${ETP_TEST_TIMEOUT:-600}
 	VM_TIMEOUT=${ETP_VM_TIMEOUT:-1500}
 	VM_MEM=${ETP_VM_MEM:-1024}
+fi
+if [ "$CMD" = bench ]; then
+	# One program does every run of the benchmark in a VM (about 8 minutes).
+	TEST_TIMEOUT=${ETP_TEST_TIMEOUT:-3000}
+	VM_TIMEOUT=${ETP_VM_TIMEOUT:-3600}
 fi
 if [ "$CMD" = test ]; then
 	KERNEL_SPECS=${ETP_KERNELS:-${ETP_KVER:-6.12 6.1}}
@@ -660,8 +672,20 @@ single_vm() {
 		env=("ETP_MATRIX_ONLY=$MATRIX_ONLY_OTHER")
 		say "$RUN: etp_matrix.sh runs the rows matching $MATRIX_ONLY_OTHER"
 	fi
+	boot_single "$vm" "$k" test "$TESTLIST_1VM" "${env[@]}"
+	collect "$vm" "$RUN"
+	phase "$RUN" "$t0"
+	RUN=host
+}
+
+# boot_single VM KERNEL MODE LIST [NAME=VALUE...]: boot VM, a single VM on KERNEL, in
+# MODE with test list LIST (may be "") and those settings, and wait until it is off.
+boot_single() {
+	local vm=$1 k=$2 mode=$3 list=$4 try
+
+	shift 4
 	for try in 1 2; do
-		prepare_vm "$vm" single test "$k" "$TESTLIST_1VM" "${env[@]}"
+		prepare_vm "$vm" single "$mode" "$k" "$list" "$@"
 		qemu_cmd "$vm" "$k" "${ETP_VM_SMP:-2}" -nic none
 		# In the background: bash runs a signal trap only between foreground
 		# commands.
@@ -676,9 +700,6 @@ single_vm() {
 		say "$RUN: kernel crashed during boot, before any test ran: booting it again"
 		mv "$WORK/$vm/console.log" "$WORK/$vm-boot$try.log"
 	done
-	collect "$vm" "$RUN"
-	phase "$RUN" "$t0"
-	RUN=host
 }
 
 topology_1vm() {
@@ -693,11 +714,13 @@ topology_1vm() {
 	done
 }
 
-# run_pair NAME MODE LIST KERNEL_A KERNEL_B: boot VMs NAME-a and NAME-b, joined by two
-# UDP links (virtio-net and e1000), in mode MODE with list LIST; wait for both.
+# run_pair NAME MODE LIST KERNEL_A KERNEL_B [NAME=VALUE...]: boot VMs NAME-a and NAME-b,
+# joined by two UDP links (virtio-net and e1000), in mode MODE with list LIST and those
+# settings; wait for both.
 run_pair() {
 	local name=$1 mode=$2 list=$3 ka=$4 kb=$5 p1 p2 p3 p4 role k nics pids=()
 
+	shift 5
 	read -r p1 p2 p3 p4 < <(free_udp_ports 4) || { host_fail "no free UDP ports"; return 1; }
 	say "two VMs: a on ${K_VER[$ka]}, b on ${K_VER[$kb]};" \
 	    "virtio-net link 127.0.0.1:$p1 (a) <-> 127.0.0.1:$p2 (b)," \
@@ -714,7 +737,7 @@ run_pair() {
 			mapfile -t nics < <(dgram_nic n0 virtio-net-pci 52:54:00:e7:00:02 "$p2" "$p1"
 					    dgram_nic n1 e1000 52:54:00:e7:01:02 "$p4" "$p3")
 		fi
-		prepare_vm "$name-$role" "$role" "$mode" "$k" "$list"
+		prepare_vm "$name-$role" "$role" "$mode" "$k" "$list" "$@"
 		qemu_cmd "$name-$role" "$k" "${ETP_VM_SMP:-1}" "${nics[@]}"
 		run_vm "$name-$role" "[$k $role] " &
 		pids+=($!)
@@ -883,6 +906,54 @@ cmd_demo() {
 	return $rc
 }
 
+# The benchmark on the first kernel of ETP_KERNELS: etp_bench.sh in one VM (2 vCPUs),
+# then in a pair (1 vCPU each), and one table of both. Non-zero when something was not
+# measured: a VM that did not finish or reported a kernel bug, or a metric without a run
+# of each protocol; the figures themselves never fail.
+cmd_bench() {
+	local k v t0=$SECONDS t1 rc=0 f dirs=() env=(ETP_BENCH_OUT=/results/bench ETP_BENCH_TABLE=0)
+
+	prepare || return 1
+	k=${KERNELS[0]}
+	has_module "$k" bench || return 1
+	for v in $(compgen -e ETP_BENCH_); do
+		case $v in
+		ETP_BENCH_OUT | ETP_BENCH_TABLE) ;;
+		*) env+=("$v=${!v}") ;;
+		esac
+	done
+	t1=$SECONDS
+	RUN="bench, one VM"
+	say "$RUN: selftests/net/etp_bench.sh on ${K_VER[$k]}"
+	boot_single bench-single "$k" bench "" "${env[@]}"
+	collect bench-single "$RUN"
+	phase "$RUN" "$t1"
+	t1=$SECONDS
+	RUN="bench, two VMs"
+	say "$RUN: selftests/net/etp_bench.sh a|b"
+	if run_pair bench-pair bench "" "$k" "$k" "${env[@]}"; then
+		collect bench-pair-a "$RUN, VM a"
+		collect bench-pair-b "$RUN, VM b"
+	fi
+	phase "$RUN" "$t1"
+	RUN=host
+	say "total time $((SECONDS - t0))s"
+	for f in "${FAILURES[@]}"; do
+		say "failed: $f"
+	done
+	[ "$FAILED" -eq 0 ] || rc=1
+	for v in bench-single bench-pair-a bench-pair-b; do
+		[ -d "$WORK/$v/results/bench" ] && dirs+=("$WORK/$v/results/bench")
+	done
+	if [ ${#dirs[@]} -eq 0 ]; then
+		say "no VM left any results: nothing was measured"
+		return 1
+	fi
+	echo
+	python3 "$REPO/selftests/net/etp_bench.py" table "${dirs[@]}" || rc=1
+	return $rc
+}
+
 # One VM on the first kernel of ETP_KERNELS.
 cmd_shell() {
 	local k
@@ -899,9 +970,10 @@ case $CMD in
 # One stream, so a combined CI log keeps its order and "N passed, M failed" stays last.
 test | sanitizer) cmd_test 2>&1 ;;
 demo) cmd_demo 2>&1 ;;
+bench) cmd_bench 2>&1 ;;
 shell) cmd_shell ;;
 *)
-	echo "usage: $0 test|sanitizer|demo|shell" >&2
+	echo "usage: $0 test|sanitizer|demo|bench|shell" >&2
 	exit 2
 	;;
 esac

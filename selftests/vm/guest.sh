@@ -4,7 +4,7 @@
 # guest.sh - PID 1 of an ETP test VM, started by the initramfs /init after switch_root.
 # See etp-vm.sh for the topologies. The host passes its settings in /results/guest.env:
 #
-#   ETP_MODE          test | demo | shell
+#   ETP_MODE          test | demo | bench | shell
 #   ETP_ROLE          single | a | b
 #   ETP_TEST_TIMEOUT  seconds one test program may run (default 600)
 #   export NAME=VALUE more settings for the tests (e.g. ETP_MATRIX_ONLY)
@@ -42,6 +42,10 @@
 # the nftables ruleset flushed. The kernel log is checked at boot, after each test and at
 # the end (after unloading etp and, where the kernel has it, a kmemleak scan); every new
 # WARNING/BUG/Oops/Call Trace/KASAN/UBSAN/kmemleak report is one failure.
+#
+# Demo and bench modes run one program with the role as its argument, selftests/net/demo.sh
+# or etp_bench.sh, under the same timeout; its exit status goes to /results/rc, and the
+# kernel log is checked after it.
 #
 # Results for the host: /results/booted (written at start), /results/kernel (`uname -r`),
 # /results/test-N.out (stdout of
@@ -378,7 +382,7 @@ run_tests() {
 }
 
 main() {
-	local rc
+	local rc prog
 
 	: >$RES/failures
 	echo "$ETP_MODE $ETP_ROLE" >$RES/booted
@@ -394,13 +398,17 @@ main() {
 		rc=$((failed > 0))
 		say "guest $ETP_ROLE: $passed passed, $failed failed, $skipped skipped"
 		;;
-	demo)
+	demo | bench)
+		# One program, given the role: demo.sh (a, b) or etp_bench.sh (single, a, b).
+		prog=demo.sh
+		[ "$ETP_MODE" = bench ] && prog=etp_bench.sh
 		load_module
-		mkdir -p /tmp/etp-demo
-		cd /tmp/etp-demo || say "cannot cd to /tmp/etp-demo"
-		timeout -k 10 "$ETP_TEST_TIMEOUT" /etp/selftests/net/demo.sh "$ETP_ROLE" </dev/null
+		mkdir -p "/tmp/etp-$ETP_MODE"
+		cd "/tmp/etp-$ETP_MODE" || say "cannot cd to /tmp/etp-$ETP_MODE"
+		timeout -k 10 "$ETP_TEST_TIMEOUT" "/etp/selftests/net/$prog" "$ETP_ROLE" </dev/null
 		rc=$?
-		say "demo.sh $ETP_ROLE exited with status $rc"
+		say "$prog $ETP_ROLE exited with status $rc"
+		check_klog "end of $prog"
 		;;
 	shell)
 		load_module
