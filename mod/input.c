@@ -482,8 +482,16 @@ static bool etp_rmem_charge(struct sock *sk, struct sk_buff *skb)
 		struct etp_sock *ep = etp_sk(sk);
 		u32 r = div_u64((u64)skb->len << 8, skb->truesize);
 
-		/* Moving average with gain 1/8 of payload per truesize. */
-		ep->rcv_ratio = max_t(u32, (7 * ep->rcv_ratio + r) / 8, 1);
+		/*
+		 * Payload per truesize: down at once, up as a moving average
+		 * with gain 1/8. A window once offered is never taken back,
+		 * so an estimate that falls slowly would let a peer sending
+		 * small segments fill twice the buffer before it fell.
+		 */
+		if (r < ep->rcv_ratio)
+			ep->rcv_ratio = max_t(u32, r, 1);
+		else
+			ep->rcv_ratio = (7 * ep->rcv_ratio + r) / 8;
 	}
 	return true;
 }
