@@ -240,7 +240,10 @@ def rows(data):
         ("agg1", "aggregate, 1 conn (= bulk veth)", "Mbit/s", "bulk_veth", mbit),
     ]
     for n in conns:
-        out.append((f"agg{n}", f"aggregate, {n} conns", "Mbit/s", f"agg{n}", mbit))
+        lens = {doc["start"]["length"] for (t, _p, _r), doc in data.json.items()
+                if t == f"agg{n}"}
+        writes = f", {max(lens) // 1024} KiB writes" if lens else ""
+        out.append((f"agg{n}", f"aggregate, {n} conns{writes}", "Mbit/s", f"agg{n}", mbit))
         out.append((f"fair{n}", f"  fairness slowest/fastest, {n}", "ratio", f"agg{n}",
                     fairness))
     out += [

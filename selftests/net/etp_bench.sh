@@ -35,7 +35,8 @@
 #   bulk_lo     bulk, 1 connection over loopback (its defaults)
 #   aggN        bulk over N connections at once (ETP_BENCH_CONNS), veth
 #               with TCP's defaults: total rate and fairness (slowest over
-#               fastest connection)
+#               fastest connection); writes of 128 KiB, halved until N
+#               of them make 8 MiB at most
 #   rr          1-byte request/response on one connection: latency
 #               percentiles (client and server on one CPU: see pin)
 #   crr         connect, 1-byte request and response, close: rate
@@ -310,14 +311,27 @@ pin() {
 
 # measure TEST PROTO RUN
 measure() {
-	local test=$1 proto=$2 run=$3
+	local test=$1 proto=$2 run=$3 n len
 
 	[ "$test" = idle ] || server_up
 	case $test in
 	idle) idle_run "$proto" "$run" ;;
 	bulk_veth | bulk_nooff) bulk_acks "$test" "$proto" "$run" ;;
 	bulk_lo) perf_run "$@" "$S" 127.0.0.1 && show "$@" ;;
-	agg[0-9]*) perf_run "$@" "$C" "$SA" -P "${test#agg}" && show "$@" ;;
+	agg[0-9]*)
+		# One round of etp-perf's writes (one write per connection in turn)
+		# is at most 8 MiB: with 128 KiB writes, 1000 connections need
+		# 128 MiB a round, more than ETP moved in 3 s, and the connections
+		# the first round had not reached yet showed 0 bytes. Writes of
+		# 128 KiB halved until a round fits: 100 connections 64 KiB, 1000
+		# connections 8 KiB.
+		n=${test#agg}
+		len=131072
+		while [ $((len * n)) -gt $((8 << 20)) ] && [ $len -gt 1024 ]; do
+			len=$((len / 2))
+		done
+		perf_run "$@" "$C" "$SA" -P "$n" -l $len && show "$@"
+		;;
 	rr)
 		pin "$PIN_CPU"
 		perf_run "$@" "$C" "$SA" -m rr && show "$@"
