@@ -407,7 +407,9 @@ perf_stop() {
 # perf_top TITLE [PID]: TITLE, then the ten functions with the most samples
 # (of process PID only, when given) and their share of the busy samples
 # (all but the idle loop's), then the idle loop's share of all samples.
-# Under TCG a VM that waits for the emulated link is mostly idle.
+# Under TCG a VM that waits for the emulated link is mostly idle. A
+# cpu-clock sample is taken when interrupts are on: time spent with them off
+# shows up where they go on again (_raw_spin_unlock_irq, ..._irqrestore).
 perf_top() {
 	echo "$1"
 	if [ -n "$PERF_WHY" ]; then
