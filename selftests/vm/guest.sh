@@ -128,6 +128,7 @@ setup_network() {
 		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 	echo 0 >/sys/kernel/tracing/options/record-cmd 2>/dev/null ||
 		say "cannot turn off trace record-cmd"
+	hold_netfilter_hooks
 	ip link set lo up
 	hostname "etp-$ETP_ROLE"
 
@@ -158,6 +159,34 @@ setup_network() {
 	# Tests may lower a NIC's GSO limit; cleanup_after_test puts these back.
 	gso_segs=$(gso_max_segs "$ETP_IFNAME")
 	gso_segs_e1000=$(gso_max_segs "$ETP_E1000_IFNAME")
+}
+
+# The first netfilter hook of a kind anywhere switches a static key in every place that
+# hook is called from (nf_hooks_needed: ip_local_deliver(), ip_rcv(), ip_output(), ...),
+# the last one switches it back: the same TCG hazard, each time a test adds its first
+# nft rule and each time the cleanup flushes it (an "Oops: int3" in ip_local_deliver()
+# while a test sent raw ICMP on 6.12). A network namespace of the runner's own, unnamed
+# so that no cleanup deletes it, holds a chain on each IPv4 and IPv6 hook for the whole
+# run, so the keys are switched once, here, before any test.
+hold_netfilter_hooks() {
+	local h i
+
+	{
+		echo "table inet etp_hold {"
+		for h in prerouting input forward output postrouting; do
+			echo "	chain $h { type filter hook $h priority 0; policy accept; }"
+		done
+		echo "}"
+	} >/run/etp-hold.nft
+	unshare -n sh -c 'nft -f /run/etp-hold.nft && exec sleep infinity' </dev/null \
+		>/dev/null 2>&1 &
+	# nft has loaded the table once sleep has replaced the shell.
+	for i in $(seq 50); do
+		[ "$(readlink /proc/$!/exe)" = /usr/bin/sleep ] && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	say "cannot hold the netfilter hooks in a namespace of their own"
 }
 
 # The GSO segment limit of NIC $1 (sysfs does not show it).
