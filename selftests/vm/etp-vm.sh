@@ -826,6 +826,8 @@ prepare() {
 	say "cache $ETP_CACHE, VM results in $WORK${ETP_RESULTS:+ (kept)}"
 	phase "dependencies" "$t0"
 	if ! build; then
+		# (ETP_SKIP_BUILD=1 with nothing built has no failed build step to count.)
+		[ "$FAILED" -gt 0 ] || host_fail "no etp.ko for any kernel"
 		say "the module built for no kernel: no VM booted"
 		return 1
 	fi
